@@ -1,0 +1,68 @@
+namespace Var.Model.Transformer;
+
+/// <summary>
+/// Multi-head self-attention of a VAR block (var.md §2.4): fused qkv with q/v biases and a zero k bias, optional
+/// l2-normalised q/k with a learned per-head temperature, and an optional KV cache for scale-by-scale inference.
+/// </summary>
+public sealed class SelfAttention : nn.Module
+{
+    // VAR §2.4: the temperature exp(scale_mul) is clamped at 100 (ln 100).
+    private const double MaxLogScale = 4.605170185988092;
+
+    private readonly Linear mat_qkv;
+    private readonly Parameter q_bias;
+    private readonly Parameter v_bias;
+    private readonly Tensor zero_k_bias;
+    private readonly Parameter? scale_mul_1H11;
+    private readonly Linear proj;
+    private readonly int heads;
+    private readonly int headDim;
+    private readonly KvCache cache = new();
+
+    /// <summary>Builds attention of width <paramref name="width"/> with <paramref name="heads"/> heads.</summary>
+    public SelfAttention(int width, int heads, bool l2Norm) : base(nameof(SelfAttention))
+    {
+        this.heads = heads;
+        headDim = width / heads;
+        mat_qkv = nn.Linear(width, 3 * width, hasBias: false);
+        q_bias = new Parameter(zeros(width));
+        v_bias = new Parameter(zeros(width));
+        zero_k_bias = zeros(width);
+        // VAR §2.7: the per-head log temperature starts at ln 4.
+        scale_mul_1H11 = l2Norm ? new Parameter(full(new long[] { 1, heads, 1, 1 }, Math.Log(4.0))) : null;
+        proj = nn.Linear(width, width);
+        RegisterComponents();
+    }
+
+    /// <summary>The KV cache of this layer.</summary>
+    internal KvCache Cache => cache;
+
+    /// <summary>
+    /// x (B, L, C) → (B, L, C). <paramref name="attnBias"/> is an additive (1, 1, L, L) mask or null. With the cache
+    /// enabled, the keys and values of x are appended to it and the queries attend to everything cached so far.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor? attnBias)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1], c = x.shape[2];
+        var bias = cat(new[] { q_bias, zero_k_bias.to(q_bias.dtype), v_bias }, 0);
+        var qkv = nn.functional.linear(x, mat_qkv.weight!, bias).view(b, l, 3, heads, headDim).permute(2, 0, 3, 1, 4);
+        Tensor q = qkv[0], k = qkv[1], v = qkv[2];
+        // SDPA always scales by 1/√d; pre-scaling q gives the reference's softmax scale (1 for l2-norm, 0.25/√d plain).
+        double sdpaCompensation = Math.Sqrt(headDim);
+        if (scale_mul_1H11 is not null)
+        {
+            var scaleMul = scale_mul_1H11.clamp_max(MaxLogScale).exp().mul(sdpaCompensation);
+            q = nn.functional.normalize(q, p: 2, dim: -1, eps: 1e-12).mul(scaleMul);
+            k = nn.functional.normalize(k, p: 2, dim: -1, eps: 1e-12);
+        }
+        else
+        {
+            q = q.mul(0.25 / Math.Sqrt(headDim) * sdpaCompensation);
+        }
+        if (cache.Enabled) (k, v) = cache.Append(k, v);
+        var o = nn.functional.scaled_dot_product_attention(q, k, v, attnBias?.to(q.dtype));
+        var oBLC = o.transpose(1, 2).reshape(b, l, c);
+        return proj.forward(oBLC).MoveToOuterDisposeScope();
+    }
+}

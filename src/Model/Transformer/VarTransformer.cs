@@ -1,0 +1,205 @@
+namespace Var.Model.Transformer;
+
+/// <summary>
+/// The VAR next-scale transformer (var.md §2): class embedding as start token and AdaLN condition, level and absolute
+/// position embeddings, AdaLN blocks with a block-causal mask, and a final AdaLN + linear head over the codebook.
+/// </summary>
+public sealed class VarTransformer : nn.Module
+{
+    private readonly Parameter pos_start;
+    private readonly Parameter pos_1LC;
+    private readonly Tensor lvl_1L;
+    private readonly Tensor attn_bias_for_masking;
+    private readonly Linear word_embed;
+    private readonly Embedding class_emb;
+    private readonly Embedding lvl_embed;
+    private readonly ModuleList<AdaLnBlock> blocks;
+    private readonly Sequential? shared_ada_lin;
+    private readonly AdaLnBeforeHead head_nm;
+    private readonly Linear head;
+
+    /// <summary>The architecture.</summary>
+    public VarConfig Config { get; }
+
+    /// <summary>[begin, end) token range of every scale.</summary>
+    public IReadOnlyList<(int Begin, int End)> ScaleRanges { get; }
+
+    /// <summary>Builds a VAR transformer with the reference's initialisation (var.md §2.7, gamma init 1e-5).</summary>
+    public VarTransformer(VarConfig config) : base("VAR")
+    {
+        config.Validate();
+        Config = config;
+        int c = config.EmbedDim, l = config.TotalTokens;
+        double initStd = Math.Sqrt(1.0 / c / 3);
+        pos_start = new Parameter(empty(1, 1, c));
+        pos_1LC = new Parameter(empty(1, l, c));
+        var ranges = new List<(int, int)>();
+        var levels = new long[l];
+        int at = 0;
+        for (int si = 0; si < config.PatchNums.Length; si++)
+        {
+            int n = config.PatchNums[si] * config.PatchNums[si];
+            ranges.Add((at, at + n));
+            for (int i = 0; i < n; i++) levels[at + i] = si;
+            at += n;
+        }
+        ScaleRanges = ranges;
+        lvl_1L = tensor(levels, new long[] { 1, l });
+        using (var dq = lvl_1L.view(1, l, 1))
+        using (var dk = lvl_1L.view(1, 1, l))
+        using (var visible = dq.ge(dk))
+        {
+            // VAR §2.3: a query sees every key of its own and of every coarser scale.
+            attn_bias_for_masking = where(visible, 0.0f, float.NegativeInfinity).view(1, 1, l, l);
+        }
+        word_embed = nn.Linear(config.VaeChannels, c);
+        class_emb = nn.Embedding(config.NumClasses + 1, c);
+        lvl_embed = nn.Embedding(config.NumScales, c);
+        double[] dpr = Enumerable.Range(0, config.Depth)
+            .Select(i => config.Depth == 1 ? 0 : config.DropPathRate * i / (config.Depth - 1)).ToArray();
+        blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(i => new AdaLnBlock(config, dpr[i])).ToArray());
+        shared_ada_lin = config.SharedAdaLn ? nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(c, 6 * c))) : null;
+        head_nm = new AdaLnBeforeHead(c, config.NormEps);
+        head = nn.Linear(c, config.VocabSize);
+        RegisterComponents();
+        InitWeights(initStd, initAdaln: 0.5, initAdalnGamma: 1e-5, initHead: 0.02);
+    }
+
+    /// <summary>Number of blocks.</summary>
+    public int Depth => blocks.Count;
+
+    /// <summary>
+    /// Re-initialises every weight as the reference's <c>init_weights</c> (var.md §2.7). <paramref name="initAdalnGamma"/>
+    /// scales the γ rows of every block's modulation (1e-3 for small models trained here).
+    /// </summary>
+    public void InitWeights(double initStd, double initAdaln, double initAdalnGamma, double initHead)
+    {
+        using var noGrad = no_grad();
+        int c = Config.EmbedDim;
+        foreach (var (_, module) in named_modules())
+        {
+            if (module is Linear lin)
+            {
+                nn.init.trunc_normal_(lin.weight!, 0, initStd, -2, 2);
+                if (lin.bias is not null) nn.init.zeros_(lin.bias);
+            }
+            else if (module is Embedding emb)
+            {
+                nn.init.trunc_normal_(emb.weight!, 0, initStd, -2, 2);
+            }
+        }
+        nn.init.trunc_normal_(pos_start, 0, initStd, -2, 2);
+        nn.init.trunc_normal_(pos_1LC, 0, initStd, -2, 2);
+        head.weight!.mul_(initHead);
+        head_nm.AdaLinear.weight!.mul_(initAdaln);
+        double depthScale = Math.Sqrt(2 * Config.Depth);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("attn.proj.weight") || name.EndsWith("ffn.fc2.weight")) p.div_(depthScale);
+        }
+        foreach (var block in blocks)
+        {
+            var ada = block.AdaLinear;
+            if (ada is null) continue;
+            using var rest = ada.weight!.narrow(0, 2 * c, 4 * c);
+            rest.mul_(initAdaln);
+            using var gammas = ada.weight!.narrow(0, 0, 2 * c);
+            gammas.mul_(initAdalnGamma);
+        }
+    }
+
+    /// <summary>Class embeddings (B, C) of labels (B,) int64; the row <see cref="VarConfig.NullClass"/> is unconditional.</summary>
+    public Tensor ClassEmbedding(Tensor labelB) => class_emb.forward(labelB);
+
+    /// <summary>Per-block modulations (B, 1, 6, C) for the condition cond (B, C).</summary>
+    public Tensor[] BlockModulations(Tensor cond)
+    {
+        using var scope = NewDisposeScope();
+        Tensor condOrShared = cond;
+        if (shared_ada_lin is not null) condOrShared = shared_ada_lin.forward(cond).view(-1, 1, 6, Config.EmbedDim);
+        var mods = blocks.Select(b => b.Modulation(condOrShared)).ToArray();
+        foreach (var m in mods) m.MoveToOuterDisposeScope();
+        return mods;
+    }
+
+    /// <summary>
+    /// Teacher-forced forward (var.md §2.6) with no class dropout: labels (B,) int64 and the teacher-forcing input
+    /// xBLCv (B, L − pn₀², Cvae) → logits (B, L, V) float32, under the block-causal mask.
+    /// </summary>
+    public Tensor Forward(Tensor labelB, Tensor xBLCv)
+    {
+        using var scope = NewDisposeScope();
+        long b = labelB.shape[0];
+        var cond = class_emb.forward(labelB);
+        int first = Config.PatchNums[0] * Config.PatchNums[0];
+        var sos = cond.unsqueeze(1).expand(b, first, -1) + pos_start.expand(b, first, -1);
+        var x = cat(new[] { sos, word_embed.forward(xBLCv.to(word_embed.weight!.dtype)) }, 1);
+        x = x + LevelPositions(0, Config.TotalTokens);
+        var mods = BlockModulations(cond);
+        var bias = attn_bias_for_masking.to(x.dtype);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, mods[i], bias);
+        return Logits(x, cond).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>lvl_embed(level) + pos for tokens [begin, end): (1, end − begin, C).</summary>
+    public Tensor LevelPositions(int begin, int end)
+    {
+        using var scope = NewDisposeScope();
+        var lvl = lvl_1L.narrow(1, begin, end - begin);
+        return (lvl_embed.forward(lvl) + pos_1LC.narrow(1, begin, end - begin)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The first-scale input for conditions cond (B, C): (B, pn₀², C).</summary>
+    public Tensor StartInput(Tensor cond)
+    {
+        using var scope = NewDisposeScope();
+        int first = Config.PatchNums[0] * Config.PatchNums[0];
+        var sos = cond.unsqueeze(1).expand(cond.shape[0], first, -1) + pos_start.expand(cond.shape[0], first, -1);
+        return (sos + LevelPositions(0, first)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Embeds the next scale's input nextBlCv (B, pn², Cvae) for scale <paramref name="si"/>: (B, pn², C).</summary>
+    public Tensor ScaleInput(Tensor nextBlCv, int si)
+    {
+        using var scope = NewDisposeScope();
+        var (begin, end) = ScaleRanges[si];
+        var x = word_embed.forward(nextBlCv.to(word_embed.weight!.dtype));
+        return (x + LevelPositions(begin, end)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Enables the KV cache of every block for up to the full sequence, dropping what was cached.</summary>
+    public void EnableKvCache()
+    {
+        foreach (var b in blocks) b.Attention.Cache.Enable(Config.TotalTokens);
+    }
+
+    /// <summary>Disables and frees every block's KV cache.</summary>
+    public void DisableKvCache()
+    {
+        foreach (var b in blocks) b.Attention.Cache.Reset();
+    }
+
+    /// <summary>Keeps only the given batch rows (int64 indices) in every KV cache.</summary>
+    public void KeepCachedRows(Tensor rows)
+    {
+        foreach (var b in blocks) b.Attention.Cache.KeepRows(rows);
+    }
+
+    /// <summary>
+    /// One cached step: x (B, l, C) of the current scale, modulations from <see cref="BlockModulations"/> and cond
+    /// (B, C) → logits (B, l, V) float32. The block KV caches must be enabled.
+    /// </summary>
+    public Tensor CachedStep(Tensor x, Tensor[] mods, Tensor cond)
+    {
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, mods[i], null);
+        return Logits(x, cond).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Logits(Tensor x, Tensor cond)
+    {
+        using var h = head_nm.Forward(x, cond);
+        using var logits = head.forward(h);
+        return logits.to(ScalarType.Float32);
+    }
+}
