@@ -80,16 +80,16 @@ public sealed class VarTransformer : nn.Module
         {
             if (module is Linear lin)
             {
-                nn.init.trunc_normal_(lin.weight!, 0, initStd, -2, 2);
+                TruncNormal(lin.weight!, initStd);
                 if (lin.bias is not null) nn.init.zeros_(lin.bias);
             }
             else if (module is Embedding emb)
             {
-                nn.init.trunc_normal_(emb.weight!, 0, initStd, -2, 2);
+                TruncNormal(emb.weight!, initStd);
             }
         }
-        nn.init.trunc_normal_(pos_start, 0, initStd, -2, 2);
-        nn.init.trunc_normal_(pos_1LC, 0, initStd, -2, 2);
+        TruncNormal(pos_start, initStd);
+        TruncNormal(pos_1LC, initStd);
         head.weight!.mul_(initHead);
         head_nm.AdaLinear.weight!.mul_(initAdaln);
         double depthScale = Math.Sqrt(2 * Config.Depth);
@@ -107,6 +107,13 @@ public sealed class VarTransformer : nn.Module
             gammas.mul_(initAdalnGamma);
         }
     }
+
+    /// <summary>
+    /// Normal(0, std) truncated at the absolute bounds ±2 (PyTorch's trunc_normal_ defaults, var.md §2.7). With std ≪ 1
+    /// the bounds are ~100σ away, so clamping a normal draw is the same distribution. (TorchSharp 0.107's
+    /// nn.init.trunc_normal_ leaves the tensor at zero, so it is not used.)
+    /// </summary>
+    private static void TruncNormal(Tensor t, double std) => t.normal_(0, std).clamp_(-2, 2);
 
     /// <summary>Class embeddings (B, C) of labels (B,) int64; the row <see cref="VarConfig.NullClass"/> is unconditional.</summary>
     public Tensor ClassEmbedding(Tensor labelB) => class_emb.forward(labelB);

@@ -178,6 +178,44 @@ public sealed class ResidualQuantizer : nn.Module
         return cat(parts, 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Training forward (var.md §1.6 "VAE training forward"): quantizes fBChw (B, Cvae, H, W) with gradients flowing to
+    /// the codebook and φ, returning the straight-through f̂ = (f̂ − f).detach() + f, the VQ loss
+    /// mean over scales of [β·mse(f̂.detach(), f) + mse(f̂, f.detach())], and code-hit counts per scale (SN, V) int64.
+    /// </summary>
+    public (Tensor FHatStraightThrough, Tensor VqLoss, Tensor HitsSV) ForwardTraining(Tensor fBChw, double beta = 0.25)
+    {
+        using var scope = NewDisposeScope();
+        long b = fBChw.shape[0], side = fBChw.shape[2];
+        var fNoGrad = fBChw.detach();
+        var fRest = fNoGrad.clone();
+        var fHat = zeros_like(fRest);
+        Tensor loss = zeros(1, device: fBChw.device).squeeze();
+        var hits = new List<Tensor>();
+        for (int si = 0; si < PatchNums.Length; si++)
+        {
+            int pn = PatchNums[si];
+            Tensor idxN;
+            using (no_grad())
+            {
+                var z = si < PatchNums.Length - 1 ? nn.functional.adaptive_avg_pool2d(fRest, [pn, pn]) : fRest;
+                idxN = NearestCode(z.permute(0, 2, 3, 1).reshape(-1, Channels));
+            }
+            hits.Add(bincount(idxN, minlength: VocabSize));
+            var h = embedding.forward(idxN).view(b, pn, pn, Channels).permute(0, 3, 1, 2);
+            h = PhiAt(si).forward(UpToFull(si, h, side));
+            fHat = fHat + h;
+            fRest = fRest - h.detach();
+            loss = loss + nn.functional.mse_loss(fHat.detach(), fBChw).mul(beta) + nn.functional.mse_loss(fHat, fNoGrad);
+        }
+        loss = loss.div(PatchNums.Length);
+        var st = (fHat.detach() - fNoGrad) + fBChw;
+        return (st.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), stack(hits).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Bicubic upsampling of a scale-<paramref name="si"/> map h (B, C, pn, pn) to side×side (identity at the last scale).</summary>
+    public Tensor UpsampleToFull(int si, Tensor h, long side) => UpToFull(si, h, side);
+
     private Tensor UpToFull(int si, Tensor h, long side) =>
         si < PatchNums.Length - 1 && h.shape[2] != side
             ? nn.functional.interpolate(h, size: [side, side], mode: InterpolationMode.Bicubic, align_corners: false)

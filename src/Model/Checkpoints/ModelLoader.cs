@@ -1,0 +1,207 @@
+using Var.Model.Classes;
+using Var.Model.Transformer;
+using Var.Model.Vqvae;
+
+namespace Var.Model.Checkpoints;
+
+/// <summary>Where and how to load a model: a folder/name under weights/, or an official VQVAE + VAR pair.</summary>
+public sealed record ModelSource
+{
+    /// <summary>A model name under weights/ or a folder holding model.json (ignored when <see cref="VarFile"/> is set).</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Official VQVAE checkpoint (.pth or .safetensors).</summary>
+    public string? VaeFile { get; init; }
+
+    /// <summary>Official VAR checkpoint (.pth or .safetensors).</summary>
+    public string? VarFile { get; init; }
+
+    /// <summary>Which transformer of a model folder to use ("var" by default, e.g. "refiner").</summary>
+    public string Role { get; init; } = "var";
+
+    /// <summary>Head-count override for checkpoints where it cannot be detected (plain attention).</summary>
+    public int? NumHeads { get; init; }
+
+    /// <summary>Scale-schedule override.</summary>
+    public int[]? PatchNums { get; init; }
+
+    /// <summary>Device to run on.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Transformer dtype: float32 or bfloat16.</summary>
+    public string DType { get; init; } = "float32";
+}
+
+/// <summary>The one checkpoint loader: official .pth pairs and the project's own model folders.</summary>
+public static class ModelLoader
+{
+    /// <summary>Name of the model used when none is given.</summary>
+    public const string DefaultModel = "fmnist";
+
+    private static readonly HashSet<string> ToleratedVaeKeys = ["quantize.ema_vocab_hit_SV"];
+
+    /// <summary>The weights/ folder: $VAR_WEIGHTS, else the first weights/ found upward from the working directory or the program.</summary>
+    public static string? WeightsDirectory()
+    {
+        var env = Environment.GetEnvironmentVariable("VAR_WEIGHTS");
+        if (!string.IsNullOrEmpty(env)) return Directory.Exists(env) ? Path.GetFullPath(env) : null;
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "weights");
+                if (Directory.Exists(candidate) && (File.Exists(Path.Combine(dir.FullName, "Var.sln")) || Directory.EnumerateDirectories(candidate).Any()))
+                    return candidate;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Resolves a model name or folder path to the folder holding model.json.</summary>
+    public static string ResolveModelFolder(string nameOrPath)
+    {
+        if (Directory.Exists(nameOrPath) && File.Exists(Path.Combine(nameOrPath, ModelManifest.FileName))) return Path.GetFullPath(nameOrPath);
+        if (File.Exists(nameOrPath) && Path.GetFileName(nameOrPath) == ModelManifest.FileName) return Path.GetDirectoryName(Path.GetFullPath(nameOrPath))!;
+        var weights = WeightsDirectory();
+        if (weights is not null)
+        {
+            var folder = Path.Combine(weights, nameOrPath);
+            if (File.Exists(Path.Combine(folder, ModelManifest.FileName))) return folder;
+        }
+        var known = ListModels();
+        throw new CheckpointException(nameOrPath, "no such model folder (a folder with model.json, or a name under weights/)" +
+            (known.Count > 0 ? $"; known models: {string.Join(", ", known)}" : weights is null ? "; no weights/ folder found (set VAR_WEIGHTS)" : ""));
+    }
+
+    /// <summary>Names of the model folders under weights/.</summary>
+    public static IReadOnlyList<string> ListModels()
+    {
+        var weights = WeightsDirectory();
+        if (weights is null) return [];
+        return Directory.EnumerateDirectories(weights)
+            .Where(d => File.Exists(Path.Combine(d, ModelManifest.FileName)))
+            .Select(Path.GetFileName).OfType<string>().OrderBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Parses "cpu", "cuda", "cuda:1".</summary>
+    public static Device ParseDevice(string text)
+    {
+        var d = text.Trim().ToLowerInvariant();
+        if (d == "cpu") return CPU;
+        if (d.StartsWith("cuda"))
+        {
+            if (!cuda.is_available()) throw new ArgumentException($"device '{text}' requested but CUDA is not available in this build/machine");
+            return device(d);
+        }
+        throw new ArgumentException($"unknown device '{text}' (use cpu or cuda)");
+    }
+
+    /// <summary>Parses "float32"/"fp32" or "bfloat16"/"bf16".</summary>
+    public static ScalarType ParseDType(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "float32" or "fp32" or "float" => ScalarType.Float32,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"unknown dtype '{text}' (use float32 or bfloat16)"),
+    };
+
+    /// <summary>Loads the generator described by <paramref name="source"/>.</summary>
+    public static GenerativeModel Load(ModelSource source)
+    {
+        var device = ParseDevice(source.Device);
+        var dtype = ParseDType(source.DType);
+        if (source.VarFile is not null || source.VaeFile is not null)
+        {
+            if (source.VarFile is null || source.VaeFile is null)
+                throw new ArgumentException("official checkpoints need both --vae and --var");
+            var (vae, var) = LoadOfficialPair(source.VaeFile, source.VarFile, source.NumHeads, source.PatchNums);
+            var catalog = OfficialCatalog(var.Config.NumClasses);
+            return new GenerativeModel(Path.GetFileNameWithoutExtension(source.VarFile), vae, var, catalog, device, dtype);
+        }
+        var folder = ResolveModelFolder(source.Model ?? DefaultModel);
+        var manifest = ModelManifest.Read(Path.Combine(folder, ModelManifest.FileName));
+        var vqvae = LoadVqvae(folder, manifest);
+        var transformer = LoadTransformer(folder, manifest, source.Role);
+        var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(transformer.Config.NumClasses);
+        return new GenerativeModel(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformer, classes, device, dtype);
+    }
+
+    /// <summary>Loads an official VQVAE + VAR pair with configurations detected from the files.</summary>
+    public static (MultiScaleVqvae Vae, VarTransformer Var) LoadOfficialPair(string vaeFile, string varFile, int? numHeads = null, int[]? patchNums = null)
+    {
+        VarTransformer var;
+        using (var sd = StateDict.Read(varFile))
+        {
+            var config = ConfigDetector.DetectVar(sd, numHeads);
+            if (patchNums is not null) config = config with { PatchNums = patchNums };
+            var = Build(() => new VarTransformer(config), varFile);
+            sd.LoadInto(var);
+        }
+        var vae = LoadVqvaeFile(vaeFile, var.Config.PatchNums);
+        return (vae, var);
+    }
+
+    /// <summary>Loads a VQVAE file alone; the schedule comes from <paramref name="patchNums"/> or is detected.</summary>
+    public static MultiScaleVqvae LoadVqvaeFile(string vaeFile, int[]? patchNums = null)
+    {
+        using var sd = StateDict.Read(vaeFile);
+        var config = ConfigDetector.DetectVqvae(sd, patchNums);
+        var vae = Build(() => new MultiScaleVqvae(config), vaeFile);
+        sd.LoadInto(vae, tolerated: ToleratedVaeKeys);
+        vae.eval();
+        return vae;
+    }
+
+    /// <summary>Loads the "vqvae" component of a model folder.</summary>
+    public static MultiScaleVqvae LoadVqvae(string folder, ModelManifest manifest)
+    {
+        var path = Path.Combine(folder, ModelManifest.FileName);
+        var entry = manifest.Component("vqvae", path);
+        var config = entry.ConfigAs<VqvaeConfig>();
+        var file = Path.Combine(folder, entry.File);
+        var vae = Build(() => new MultiScaleVqvae(config), file);
+        using var sd = StateDict.Read(file);
+        sd.LoadInto(vae, tolerated: ToleratedVaeKeys);
+        vae.eval();
+        return vae;
+    }
+
+    /// <summary>Loads a transformer component (role "var", "refiner", …) of a model folder.</summary>
+    public static VarTransformer LoadTransformer(string folder, ModelManifest manifest, string role)
+    {
+        var path = Path.Combine(folder, ModelManifest.FileName);
+        var entry = manifest.Component(role, path);
+        var config = entry.ConfigAs<VarConfig>();
+        var file = Path.Combine(folder, entry.File);
+        var var = Build(() => new VarTransformer(config), file);
+        using var sd = StateDict.Read(file);
+        sd.LoadInto(var);
+        var.eval();
+        return var;
+    }
+
+    /// <summary>Class names for an official checkpoint: weights/imagenet_classes.txt for 1000 classes when present.</summary>
+    public static ClassCatalog OfficialCatalog(int numClasses)
+    {
+        var weights = WeightsDirectory();
+        var names = weights is null ? null : Path.Combine(weights, "imagenet_classes.txt");
+        if (numClasses == 1000 && names is not null && File.Exists(names))
+        {
+            var lines = File.ReadAllLines(names).Where(l => l.Length > 0).ToArray();
+            if (lines.Length == 1000) return new ClassCatalog(lines);
+        }
+        return ClassCatalog.Unnamed(numClasses);
+    }
+
+    private static T Build<T>(Func<T> make, string file)
+    {
+        try
+        {
+            using var noGrad = no_grad();
+            return make();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(file, $"detected configuration cannot be built: {e.Message}", e);
+        }
+    }
+}

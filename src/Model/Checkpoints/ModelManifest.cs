@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Var.Model.Transformer;
+using Var.Model.Vqvae;
+
+namespace Var.Model.Checkpoints;
+
+/// <summary>
+/// <c>model.json</c> of a model folder under weights/: the image size, class names and one entry per component
+/// (tokenizer, transformers, classifiers), each naming its safetensors file, configuration, provenance and quality.
+/// </summary>
+public sealed record ModelManifest
+{
+    /// <summary>File name of the manifest inside a model folder.</summary>
+    public const string FileName = "model.json";
+
+    /// <summary>JSON options used for every manifest (snake_case, indented).</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Model name (the folder name under weights/).</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>One-line description.</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>Side of the square RGB images the model produces.</summary>
+    public int ImageSize { get; init; }
+
+    /// <summary>Class names by id; each entry may list synonyms separated by commas (first = display name).</summary>
+    public List<string> Classes { get; init; } = [];
+
+    /// <summary>Components by role: "vqvae", "var" (the default generator), "refiner", "reward", "judge", …</summary>
+    public Dictionary<string, ComponentEntry> Components { get; init; } = [];
+
+    /// <summary>Reads and validates a manifest file.</summary>
+    public static ModelManifest Read(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException(path, "model manifest not found");
+        try
+        {
+            return JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), Json)
+                ?? throw new CheckpointException(path, "empty model manifest");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException(path, $"invalid model manifest: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes the manifest as indented JSON.</summary>
+    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+
+    /// <summary>The component of a role, or a <see cref="CheckpointException"/> naming the manifest.</summary>
+    public ComponentEntry Component(string role, string manifestPath) =>
+        Components.TryGetValue(role, out var c) ? c : throw new CheckpointException(manifestPath, $"no component '{role}' (has: {string.Join(", ", Components.Keys)})");
+}
+
+/// <summary>One component of a model folder.</summary>
+public sealed record ComponentEntry
+{
+    /// <summary>"vqvae", "var" or "classifier".</summary>
+    public string Kind { get; init; } = "";
+
+    /// <summary>Safetensors file, relative to the model folder.</summary>
+    public string File { get; init; } = "";
+
+    /// <summary>Architecture (a <see cref="VqvaeConfig"/>, <see cref="VarConfig"/> or classifier config as JSON).</summary>
+    public JsonObject Config { get; init; } = [];
+
+    /// <summary>How it was made: command, steps, samples, wall time, seed, date.</summary>
+    public JsonObject? Provenance { get; init; }
+
+    /// <summary>Measured quality (PSNR, accuracy, Fréchet distance …).</summary>
+    public JsonObject? Quality { get; init; }
+
+    /// <summary>Parameter count.</summary>
+    public long? Parameters { get; init; }
+
+    /// <summary>The configuration as a typed record.</summary>
+    public T ConfigAs<T>() => Config.Deserialize<T>(ModelManifest.Json) ?? throw new JsonException("empty config");
+
+    /// <summary>A JSON object for a typed configuration.</summary>
+    public static JsonObject ConfigFrom<T>(T config) => JsonSerializer.SerializeToNode(config, ModelManifest.Json)!.AsObject();
+}
