@@ -1,8 +1,12 @@
 using System.CommandLine;
 using Var.Cli.Commands;
 
-var root = new RootCommand("var — visual autoregressive (next-scale) image generation: VAR, CoDe, HMAR, TTS-VAR.")
+var root = new RootCommand("var — visual autoregressive (next-scale) image generation with VAR. Run 'var <command> --help' for details.")
 {
+    GenerateCommand.Create(),
+    ReconstructCommand.Create(),
+    ScoreCommand.Create(),
     InfoCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

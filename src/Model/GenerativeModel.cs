@@ -1,3 +1,4 @@
+using Var.Model.Checkpoints;
 using Var.Model.Classes;
 using Var.Model.Transformer;
 using Var.Model.Vqvae;
@@ -11,8 +12,9 @@ namespace Var.Model;
 public sealed class GenerativeModel : IDisposable
 {
     /// <summary>Wraps loaded modules; they are switched to eval mode and moved to <paramref name="device"/>.</summary>
-    public GenerativeModel(string name, MultiScaleVqvae vqvae, VarTransformer transformer, ClassCatalog classes, Device device, ScalarType computeType)
+    public GenerativeModel(string name, MultiScaleVqvae vqvae, VarTransformer transformer, ClassCatalog classes, Device device, ScalarType computeType, SamplingDefaults? sampling = null)
     {
+        Sampling = sampling ?? new SamplingDefaults();
         if (!vqvae.Config.PatchNums.SequenceEqual(transformer.Config.PatchNums))
             throw new ArgumentException($"tokenizer schedule [{string.Join(",", vqvae.Config.PatchNums)}] differs from the transformer's [{string.Join(",", transformer.Config.PatchNums)}]");
         if (vqvae.Config.VocabSize != transformer.Config.VocabSize || vqvae.Config.ZChannels != transformer.Config.VaeChannels)
@@ -29,6 +31,9 @@ public sealed class GenerativeModel : IDisposable
         transformer.to(device);
         if (computeType != ScalarType.Float32) transformer.to(computeType);
     }
+
+    /// <summary>Recommended sampling settings.</summary>
+    public SamplingDefaults Sampling { get; }
 
     /// <summary>Display name.</summary>
     public string Name { get; }

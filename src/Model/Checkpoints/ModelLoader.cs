@@ -122,7 +122,7 @@ public static class ModelLoader
         var vqvae = LoadVqvae(folder, manifest);
         var transformer = LoadTransformer(folder, manifest, source.Role);
         var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(transformer.Config.NumClasses);
-        return new GenerativeModel(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformer, classes, device, dtype);
+        return new GenerativeModel(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformer, classes, device, dtype, manifest.Sampling);
     }
 
     /// <summary>Loads an official VQVAE + VAR pair with configurations detected from the files.</summary>

@@ -35,6 +35,9 @@ public sealed record ModelManifest
     /// <summary>Class names by id; each entry may list synonyms separated by commas (first = display name).</summary>
     public List<string> Classes { get; init; } = [];
 
+    /// <summary>Recommended sampling settings for this model (null: the official defaults).</summary>
+    public SamplingDefaults? Sampling { get; init; }
+
     /// <summary>Components by role: "vqvae", "var" (the default generator), "refiner", "reward", "judge", …</summary>
     public Dictionary<string, ComponentEntry> Components { get; init; } = [];
 
@@ -59,6 +62,19 @@ public sealed record ModelManifest
     /// <summary>The component of a role, or a <see cref="CheckpointException"/> naming the manifest.</summary>
     public ComponentEntry Component(string role, string manifestPath) =>
         Components.TryGetValue(role, out var c) ? c : throw new CheckpointException(manifestPath, $"no component '{role}' (has: {string.Join(", ", Components.Keys)})");
+}
+
+/// <summary>Recommended sampling settings stored with a model (var.md §3 meanings).</summary>
+public sealed record SamplingDefaults
+{
+    /// <summary>Guidance at the last scale.</summary>
+    public double Cfg { get; init; } = 1.5;
+
+    /// <summary>Top-k (0 = off).</summary>
+    public int TopK { get; init; } = 900;
+
+    /// <summary>Top-p (0 = off).</summary>
+    public double TopP { get; init; } = 0.96;
 }
 
 /// <summary>One component of a model folder.</summary>

@@ -1,0 +1,269 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp.PyBridge;
+using Var.Decoding.Sampling;
+using Var.Model;
+using Var.Model.Checkpoints;
+using Var.Model.Classes;
+using Var.Model.Transformer;
+using Var.Model.Vqvae;
+
+namespace Var.Cli.Commands;
+
+/// <summary>
+/// <c>var bench</c>: engine speed on a d16-shaped model with random weights saved in the official .pth layout, next to
+/// the machine's matmul peak measured in the same run. Prints one JSON object.
+/// </summary>
+internal static class BenchCommand
+{
+    // var.md §7 "Speed": the official code on this machine kind, random-weight d16, 256², fp32.
+    private const double OfficialB1 = 12.6;
+    private const double OfficialB4 = 7.05;
+
+    public static Command Create()
+    {
+        var depth = new Option<int>("--depth") { Description = "Transformer depth (width = 64·depth, heads = depth, as the official models).", DefaultValueFactory = _ => 16 };
+        var batches = new Option<string>("--batches") { Description = "Batch sizes to time.", DefaultValueFactory = _ => "1,4" };
+        var dtypes = new Option<string>("--dtypes") { Description = "Transformer dtypes to time.", DefaultValueFactory = _ => "float32,bfloat16" };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per setting (after one warm-up).", DefaultValueFactory = _ => 2 };
+        var leakRuns = new Option<int>("--leak-runs") { Description = "Consecutive batch-1 bfloat16 generations for the memory-growth check (0 = skip).", DefaultValueFactory = _ => 20 };
+        var work = new Option<string?>("--work") { Description = "Folder for the random official-layout checkpoints (default: a temp folder, reused)." };
+        var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
+        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON.");
+        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads }) cmd.Options.Add(o);
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            ModelOptions.ApplyThreads(pr.GetValue(threads));
+            var result = Run(pr.GetValue(depth), ModelOptions.ParseInts(pr.GetValue(batches)) ?? [1, 4],
+                pr.GetValue(dtypes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work));
+            Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static void Log(string message) => Console.Error.WriteLine($"[bench] {message}");
+
+    private static JsonObject Run(int depth, int[] batches, string[] dtypes, int reps, int leakRuns, string? workDir)
+    {
+        var result = new JsonObject
+        {
+            ["machine"] = new JsonObject
+            {
+                ["cores"] = Environment.ProcessorCount,
+                ["torch_threads"] = get_num_threads(),
+                ["cpu"] = CpuName(),
+            },
+        };
+        Log("measuring matmul peak");
+        var peak = new JsonObject
+        {
+            ["float32"] = Math.Round(MatmulPeak(ScalarType.Float32), 1),
+            ["bfloat16"] = Math.Round(MatmulPeak(ScalarType.BFloat16), 1),
+        };
+        result["matmul_peak_gflops"] = peak;
+
+        var (vaeFile, varFile) = EnsureCheckpoints(depth, workDir);
+        var runs = new JsonArray();
+        var summary = new Dictionary<(string, int), double>();
+        foreach (var dtype in dtypes)
+        {
+            Log($"loading {varFile} as {dtype}");
+            var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
+            using var model = new GenerativeModel($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype));
+            var sampler = new VarSampler(model);
+            double flopsPerImage = TransformerFlopsPerImage(var.Config);
+            foreach (int b in batches)
+            {
+                var requests = Enumerable.Range(0, b).Select(i => new SampleRequest(i * 37 % var.Config.NumClasses, 1000 + i, new SamplingSettings { Cfg = 1.5, TopK = 900, TopP = 0.96 })).ToList();
+                Log($"{dtype} batch {b}: warm-up");
+                Time(sampler, requests);
+                var times = new List<(double Total, double Transformer)>();
+                for (int r = 0; r < reps; r++)
+                {
+                    times.Add(Time(sampler, requests));
+                    Log($"{dtype} batch {b}: {times[^1].Total / b:F3} s/image");
+                }
+                var best = times.OrderBy(t => t.Total).First();
+                double perImage = best.Total / b;
+                double gflops = flopsPerImage * b / best.Transformer / 1e9;
+                double dtypePeak = peak[dtype == "float32" ? "float32" : "bfloat16"]!.GetValue<double>();
+                summary[(dtype, b)] = perImage;
+                runs.Add(new JsonObject
+                {
+                    ["dtype"] = dtype,
+                    ["batch"] = b,
+                    ["seconds_per_image"] = Math.Round(perImage, 3),
+                    ["seconds_per_batch"] = times.Select(t => (JsonNode)Math.Round(t.Total, 3)).ToJsonArray(),
+                    ["transformer_share"] = Math.Round(best.Transformer / best.Total, 3),
+                    ["vqvae_decode_share"] = Math.Round(1 - best.Transformer / best.Total, 3),
+                    ["transformer_gflops"] = Math.Round(gflops, 1),
+                    ["transformer_fraction_of_peak"] = Math.Round(gflops / dtypePeak, 3),
+                    ["peak_rss_mb"] = PeakRssMb(),
+                });
+            }
+            if (dtype == dtypes[^1] && leakRuns > 0)
+            {
+                var one = new List<SampleRequest> { new(1, 7, new SamplingSettings()) };
+                Time(sampler, one);
+                GC.Collect();
+                double before = RssMb();
+                for (int i = 0; i < leakRuns; i++) sampler.Generate(one);
+                GC.Collect();
+                result["memory"] = new JsonObject
+                {
+                    ["dtype"] = dtype,
+                    ["generations"] = leakRuns,
+                    ["rss_mb_before"] = before,
+                    ["rss_mb_after"] = RssMb(),
+                    ["peak_rss_mb"] = PeakRssMb(),
+                };
+            }
+        }
+        result["runs"] = runs;
+        result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile);
+        var vs = new JsonObject { ["official_fp32_s_per_image"] = new JsonObject { ["batch1"] = OfficialB1, ["batch4"] = OfficialB4 } };
+        foreach (var ((dtype, b), s) in summary)
+        {
+            double official = b == 1 ? OfficialB1 : b == 4 ? OfficialB4 : double.NaN;
+            if (!double.IsNaN(official)) vs[$"speedup_{dtype}_batch{b}"] = Math.Round(official / s, 2);
+        }
+        result["vs_official"] = vs;
+        result["model"] = new JsonObject { ["depth"] = depth, ["width"] = 64 * depth, ["heads"] = depth, ["vocab"] = 4096, ["image_size"] = 256, ["vae"] = "ch160 z32 v4096", ["files"] = new JsonArray(vaeFile, varFile) };
+        return result;
+    }
+
+    private static (double Total, double Transformer) Time(VarSampler sampler, IReadOnlyList<SampleRequest> requests)
+    {
+        double transformer = 0;
+        var clock = Stopwatch.StartNew();
+        sampler.Generate(requests, onScale: p => { if (p.Scale == p.NumScales - 1) transformer = clock.Elapsed.TotalSeconds; });
+        return (clock.Elapsed.TotalSeconds, transformer);
+    }
+
+    /// <summary>Matmul FLOPs of the transformer per image, both CFG rows (attention included; 2 FLOPs per MAC).</summary>
+    private static double TransformerFlopsPerImage(VarConfig c)
+    {
+        double width = c.EmbedDim, macs = 0;
+        int seen = 0;
+        foreach (var pn in c.PatchNums)
+        {
+            int l = pn * pn;
+            seen += l;
+            macs += l * (c.Depth * (12 * width * width + 2 * width * seen) + width * c.VocabSize);
+        }
+        macs += c.Depth * 6 * width * width + 2 * width * width; // AdaLN projections, once per row
+        return 2 * 2 * macs;
+    }
+
+    private static double MatmulPeak(ScalarType dtype)
+    {
+        double best = 0;
+        using var noGrad = no_grad();
+        foreach (int n in new[] { 1024, 2048 })
+        {
+            using var scope = NewDisposeScope();
+            var a = randn(new long[] { n, n }, dtype: ScalarType.Float32).to(dtype);
+            var b = randn(new long[] { n, n }, dtype: ScalarType.Float32).to(dtype);
+            matmul(a, b).Dispose();
+            for (int r = 0; r < 3; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                matmul(a, b).Dispose();
+                best = Math.Max(best, 2.0 * n * n * n / clock.Elapsed.TotalSeconds / 1e9);
+            }
+        }
+        return best;
+    }
+
+    private static (string Vae, string Var) EnsureCheckpoints(int depth, string? workDir)
+    {
+        var dir = workDir ?? Path.Combine(Path.GetTempPath(), "var-bench");
+        Directory.CreateDirectory(dir);
+        var vaeFile = Path.Combine(dir, "vae_ch160v4096z32_random.pth");
+        var varFile = Path.Combine(dir, $"var_d{depth}_random.pth");
+        if (!File.Exists(vaeFile))
+        {
+            Log($"writing random official-layout VQVAE to {vaeFile}");
+            manual_seed(0);
+            using var vae = new MultiScaleVqvae(new VqvaeConfig());
+            vae.save_py(vaeFile + ".tmp");
+            File.Move(vaeFile + ".tmp", vaeFile);
+        }
+        if (!File.Exists(varFile))
+        {
+            Log($"writing random official-layout d{depth} VAR to {varFile}");
+            manual_seed(1);
+            using var var = new VarTransformer(new VarConfig { Depth = depth, EmbedDim = 64 * depth, NumHeads = depth });
+            // Non-trivial modulation so attention and MLPs do real work (the official init uses gamma 1e-5).
+            var.InitWeights(Math.Sqrt(1.0 / (3 * 64 * depth)), 0.5, 1e-3, 0.02);
+            var.save_py(varFile + ".tmp");
+            File.Move(varFile + ".tmp", varFile);
+        }
+        return (vaeFile, varFile);
+    }
+
+    /// <summary>Max |logits_bf16 − logits_fp32| relative to max |logits_fp32| on one teacher-forced batch.</summary>
+    private static JsonObject Bf16LogitError(string vaeFile, string varFile)
+    {
+        Log("bf16 vs fp32 logits");
+        var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
+        using (vae)
+        using (var)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var idx = var.Config.PatchNums.Select(pn => randint(0, var.Config.VocabSize, new long[] { 1, pn * pn })).ToArray();
+            var input = vae.Quantizer.TokensToVarInput(idx);
+            var labels = tensor(new long[] { 3 });
+            var a = var.Forward(labels, input);
+            var.to(ScalarType.BFloat16);
+            var b = var.Forward(labels, input);
+            double maxAbs = a.abs().max().item<float>();
+            double err = (a - b).abs().max().item<float>();
+            double meanErr = (a - b).abs().mean().item<float>();
+            var same = a.argmax(-1).eq(b.argmax(-1)).to(ScalarType.Float32).mean().item<float>();
+            return new JsonObject
+            {
+                ["max_abs_error"] = Math.Round(err, 5),
+                ["mean_abs_error"] = Math.Round(meanErr, 6),
+                ["max_abs_logit"] = Math.Round(maxAbs, 4),
+                ["relative_max_error"] = Math.Round(err / maxAbs, 5),
+                ["argmax_agreement"] = Math.Round(same, 4),
+            };
+        }
+    }
+
+    private static double RssMb() => ReadStatusKb("VmRSS:") / 1024.0;
+
+    private static double PeakRssMb() => Math.Round(ReadStatusKb("VmHWM:") / 1024.0, 1);
+
+    private static double ReadStatusKb(string key)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith(key)) return double.Parse(line[key.Length..].Trim().Split(' ')[0]);
+        }
+        return double.NaN;
+    }
+
+    private static string CpuName()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+}
+
+internal static class JsonArrayExtensions
+{
+    public static JsonArray ToJsonArray(this IEnumerable<JsonNode> nodes) => new(nodes.ToArray());
+}

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Var.Decoding.Imaging;
+using Var.Decoding.Sampling;
+
+namespace Var.Cli.Commands;
+
+/// <summary><c>var generate</c>: class-conditional images to PNG files plus a manifest.jsonl line per image.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var models = new ModelOptions();
+        var sampling = new SamplingOptions();
+        var classes = new Option<string[]>("--class") { Description = "Class ids or names; repeat the option or separate with commas. 'all' = every class.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var count = new Option<int>("--count") { Description = "Images per class.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<long>("--seed") { Description = "Base seed: image i of the call (counting over classes, then images) gets seed + i.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--out") { Description = "Output folder (created); PNGs plus manifest.jsonl (appended).", DefaultValueFactory = _ => "out" };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
+        var decoder = new Option<string>("--decoder") { Description = "Sampler: var (CoDe, HMAR and TTS-VAR are not available yet).", DefaultValueFactory = _ => "var" };
+        var grid = new Option<string?>("--grid") { Description = "Also write all images as one PNG grid (a row per class)." };
+        var cmd = new Command("generate", "Generate class-conditional images with the VAR sampler and write PNGs plus manifest.jsonl.");
+        models.AddTo(cmd);
+        sampling.AddTo(cmd);
+        foreach (var o in new Option[] { classes, count, seed, output, batch, decoder, grid }) cmd.Options.Add(o);
+        cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
+        {
+            if (pr.GetValue(decoder) is { } d && d != "var") throw new NotSupportedException($"decoder '{d}' is not available yet (only 'var')");
+            int perClass = pr.GetValue(count);
+            if (perClass < 1 || perClass > 100_000) throw new ArgumentException("--count must be in 1..100000");
+            int batchSize = pr.GetValue(batch);
+            if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
+            using var model = models.Load(pr);
+            var settings = sampling.Settings(pr, model);
+            var classIds = ResolveClasses(pr.GetValue(classes)!, model.Classes);
+            long baseSeed = pr.GetValue(seed);
+            var requests = classIds.SelectMany(c => Enumerable.Range(0, perClass).Select(_ => c))
+                .Select((c, i) => new SampleRequest(c, baseSeed + i, settings)).ToList();
+            var outDir = pr.GetValue(output)!;
+            Directory.CreateDirectory(outDir);
+            var sampler = new VarSampler(model);
+            var all = new List<GeneratedImage>();
+            var clock = Stopwatch.StartNew();
+            using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
+            for (int start = 0; start < requests.Count; start += batchSize)
+            {
+                var chunk = requests.Skip(start).Take(batchSize).ToList();
+                var batchClock = Stopwatch.StartNew();
+                var images = sampler.Generate(chunk, ct, p =>
+                {
+                    if (!Console.IsErrorRedirected || p.Scale == p.NumScales - 1)
+                        Console.Error.Write($"\r[{start + chunk.Count}/{requests.Count}] scale {p.Scale + 1}/{p.NumScales} {p.Elapsed.TotalSeconds:F1}s   ");
+                });
+                double perImage = batchClock.Elapsed.TotalSeconds / chunk.Count;
+                foreach (var img in images.OfType<GeneratedImage>())
+                {
+                    var r = img.Request;
+                    var file = $"{model.Classes.NameOf(r.ClassId).Replace(' ', '-').Replace('/', '-')}_c{r.ClassId}_s{r.Seed}.png";
+                    ImageCodec.SavePng(Path.Combine(outDir, file), img.Rgb, img.Size, img.Size);
+                    manifest.WriteLine(new JsonObject
+                    {
+                        ["file"] = file, ["class"] = r.ClassId, ["class_name"] = model.Classes.NameOf(r.ClassId), ["seed"] = r.Seed,
+                        ["model"] = model.Name, ["decoder"] = "var", ["cfg"] = r.Settings.Cfg, ["top_k"] = r.Settings.TopK,
+                        ["top_p"] = r.Settings.TopP, ["more_smooth"] = r.Settings.MoreSmooth,
+                        ["dtype"] = model.ComputeType.ToString().ToLowerInvariant(), ["size"] = img.Size,
+                        ["seconds"] = Math.Round(perImage, 4),
+                    }.ToJsonString());
+                    all.Add(img);
+                }
+                manifest.Flush();
+            }
+            Console.Error.WriteLine();
+            if (pr.GetValue(grid) is { } gridPath)
+            {
+                var (rgb, w, h) = ImageCodec.Grid(all.Select(i => i.Rgb).ToList(), model.ImageSize, perClass);
+                ImageCodec.SavePng(gridPath, rgb, w, h);
+            }
+            Console.WriteLine($"wrote {all.Count} images to {outDir} in {clock.Elapsed.TotalSeconds:F1} s ({clock.Elapsed.TotalSeconds / Math.Max(1, all.Count):F3} s/image)");
+            return 0;
+        })));
+        return cmd;
+    }
+
+    private static List<int> ResolveClasses(IEnumerable<string> values, Var.Model.Classes.ClassCatalog catalog)
+    {
+        var ids = new List<int>();
+        foreach (var v in values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
+        {
+            if (v.Equals("all", StringComparison.OrdinalIgnoreCase)) ids.AddRange(Enumerable.Range(0, catalog.Count));
+            else ids.Add(catalog.Resolve(v));
+        }
+        if (ids.Count == 0) throw new ArgumentException("--class names no class");
+        return ids;
+    }
+}
