@@ -26,7 +26,7 @@ internal static class BenchCommand
     {
         var depth = new Option<int>("--depth") { Description = "Transformer depth (width = 64·depth, heads = depth, as the official models).", DefaultValueFactory = _ => 16 };
         var batches = new Option<string>("--batches") { Description = "Batch sizes to time.", DefaultValueFactory = _ => "1,4" };
-        var dtypes = new Option<string>("--dtypes") { Description = "Transformer dtypes to time.", DefaultValueFactory = _ => "float32,bfloat16" };
+        var dtypes = new Option<string>("--dtypes") { Description = "Transformer dtypes to time; 'auto' = float32, plus bfloat16 when this CPU accelerates it (bf16 matmul faster than fp32).", DefaultValueFactory = _ => "auto" };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per setting (after one warm-up).", DefaultValueFactory = _ => 2 };
         var leakRuns = new Option<int>("--leak-runs") { Description = "Consecutive batch-1 bfloat16 generations for the memory-growth check (0 = skip).", DefaultValueFactory = _ => 20 };
         var work = new Option<string?>("--work") { Description = "Folder for the random official-layout checkpoints (default: a temp folder, reused)." };
@@ -36,8 +36,7 @@ internal static class BenchCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelOptions.ApplyThreads(pr.GetValue(threads));
-            var result = Run(pr.GetValue(depth), ModelOptions.ParseInts(pr.GetValue(batches)) ?? [1, 4],
-                pr.GetValue(dtypes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            var result = Run(pr.GetValue(depth), ModelOptions.ParseInts(pr.GetValue(batches)) ?? [1, 4], pr.GetValue(dtypes)!,
                 Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work));
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -47,7 +46,7 @@ internal static class BenchCommand
 
     private static void Log(string message) => Console.Error.WriteLine($"[bench] {message}");
 
-    private static JsonObject Run(int depth, int[] batches, string[] dtypes, int reps, int leakRuns, string? workDir)
+    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir)
     {
         var result = new JsonObject
         {
@@ -59,12 +58,22 @@ internal static class BenchCommand
             },
         };
         Log("measuring matmul peak");
+        double fp32Peak = MatmulPeak(ScalarType.Float32, [1024, 2048]);
+        // Without avx512_bf16/AMX, libtorch falls back to a slow bf16 path: probe small before timing big.
+        double bf16Probe = MatmulPeak(ScalarType.BFloat16, [256]);
+        bool bf16Fast = bf16Probe > 0.5 * fp32Peak;
+        double bf16Peak = bf16Fast ? Math.Max(bf16Probe, MatmulPeak(ScalarType.BFloat16, [1024, 2048])) : bf16Probe;
         var peak = new JsonObject
         {
-            ["float32"] = Math.Round(MatmulPeak(ScalarType.Float32), 1),
-            ["bfloat16"] = Math.Round(MatmulPeak(ScalarType.BFloat16), 1),
+            ["float32"] = Math.Round(fp32Peak, 1),
+            ["bfloat16"] = Math.Round(bf16Peak, 1),
+            ["bfloat16_accelerated"] = bf16Fast,
         };
         result["matmul_peak_gflops"] = peak;
+        var dtypes = dtypeList == "auto"
+            ? (bf16Fast ? ["float32", "bfloat16"] : new[] { "float32" })
+            : dtypeList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (!bf16Fast) result["note"] = $"bfloat16 is not accelerated on this CPU ({bf16Probe:F1} GFLOP/s at 256³ vs {fp32Peak:F1} fp32): timed in float32 only unless --dtypes names it";
 
         var (vaeFile, varFile) = EnsureCheckpoints(depth, workDir);
         var runs = new JsonArray();
@@ -81,7 +90,7 @@ internal static class BenchCommand
                 var requests = Enumerable.Range(0, b).Select(i => new SampleRequest(i * 37 % var.Config.NumClasses, 1000 + i, new SamplingSettings { Cfg = 1.5, TopK = 900, TopP = 0.96 })).ToList();
                 Log($"{dtype} batch {b}: warm-up");
                 Time(sampler, requests);
-                var times = new List<(double Total, double Transformer)>();
+                var times = new List<(double Total, double Transformer, double[] PerScale)>();
                 for (int r = 0; r < reps; r++)
                 {
                     times.Add(Time(sampler, requests));
@@ -99,6 +108,7 @@ internal static class BenchCommand
                     ["seconds_per_image"] = Math.Round(perImage, 3),
                     ["seconds_per_batch"] = times.Select(t => (JsonNode)Math.Round(t.Total, 3)).ToJsonArray(),
                     ["transformer_share"] = Math.Round(best.Transformer / best.Total, 3),
+                    ["seconds_per_scale"] = best.PerScale.Select(v => (JsonNode)v).ToJsonArray(),
                     ["vqvae_decode_share"] = Math.Round(1 - best.Transformer / best.Total, 3),
                     ["transformer_gflops"] = Math.Round(gflops, 1),
                     ["transformer_fraction_of_peak"] = Math.Round(gflops / dtypePeak, 3),
@@ -110,7 +120,7 @@ internal static class BenchCommand
                 var one = new List<SampleRequest> { new(1, 7, new SamplingSettings()) };
                 Time(sampler, one);
                 GC.Collect();
-                double before = RssMb();
+                double before = Math.Round(RssMb(), 1);
                 for (int i = 0; i < leakRuns; i++) sampler.Generate(one);
                 GC.Collect();
                 result["memory"] = new JsonObject
@@ -118,13 +128,13 @@ internal static class BenchCommand
                     ["dtype"] = dtype,
                     ["generations"] = leakRuns,
                     ["rss_mb_before"] = before,
-                    ["rss_mb_after"] = RssMb(),
+                    ["rss_mb_after"] = Math.Round(RssMb(), 1),
                     ["peak_rss_mb"] = PeakRssMb(),
                 };
             }
         }
         result["runs"] = runs;
-        result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile);
+        if (dtypes.Contains("bfloat16")) result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile);
         var vs = new JsonObject { ["official_fp32_s_per_image"] = new JsonObject { ["batch1"] = OfficialB1, ["batch4"] = OfficialB4 } };
         foreach (var ((dtype, b), s) in summary)
         {
@@ -136,12 +146,13 @@ internal static class BenchCommand
         return result;
     }
 
-    private static (double Total, double Transformer) Time(VarSampler sampler, IReadOnlyList<SampleRequest> requests)
+    private static (double Total, double Transformer, double[] PerScale) Time(VarSampler sampler, IReadOnlyList<SampleRequest> requests)
     {
-        double transformer = 0;
+        var marks = new List<double>();
         var clock = Stopwatch.StartNew();
-        sampler.Generate(requests, onScale: p => { if (p.Scale == p.NumScales - 1) transformer = clock.Elapsed.TotalSeconds; });
-        return (clock.Elapsed.TotalSeconds, transformer);
+        sampler.Generate(requests, onScale: _ => marks.Add(clock.Elapsed.TotalSeconds));
+        var perScale = marks.Select((m, i) => Math.Round(m - (i == 0 ? 0 : marks[i - 1]), 3)).ToArray();
+        return (clock.Elapsed.TotalSeconds, marks[^1], perScale);
     }
 
     /// <summary>Matmul FLOPs of the transformer per image, both CFG rows (attention included; 2 FLOPs per MAC).</summary>
@@ -159,11 +170,11 @@ internal static class BenchCommand
         return 2 * 2 * macs;
     }
 
-    private static double MatmulPeak(ScalarType dtype)
+    private static double MatmulPeak(ScalarType dtype, int[] sizes)
     {
         double best = 0;
         using var noGrad = no_grad();
-        foreach (int n in new[] { 1024, 2048 })
+        foreach (int n in sizes)
         {
             using var scope = NewDisposeScope();
             var a = randn(new long[] { n, n }, dtype: ScalarType.Float32).to(dtype);

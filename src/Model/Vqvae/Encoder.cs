@@ -1,5 +1,16 @@
 namespace Var.Model.Vqvae;
 
+/// <summary>Runs a module on an intermediate and frees the intermediate (never the caller's input).</summary>
+internal static class Chain
+{
+    public static Tensor Next(Tensor h, Tensor input, nn.Module<Tensor, Tensor> module)
+    {
+        var next = module.forward(h);
+        if (!ReferenceEquals(h, input)) h.Dispose();
+        return next;
+    }
+}
+
 /// <summary>One resolution level: residual blocks, optional attention after each block, optional resampler.</summary>
 public sealed class ScaleLevel : nn.Module<Tensor, Tensor>
 {
@@ -22,16 +33,15 @@ public sealed class ScaleLevel : nn.Module<Tensor, Tensor>
     /// <summary>Runs the blocks (each followed by its attention, when present), then the resampler.</summary>
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
         var h = x;
         for (int i = 0; i < block.Count; i++)
         {
-            h = block[i].forward(h);
-            if (attn.Count > 0) h = attn[i].forward(h);
+            h = Chain.Next(h, x, block[i]);
+            if (attn.Count > 0) h = Chain.Next(h, x, attn[i]);
         }
         var resampler = downsample ?? upsample;
-        if (resampler is not null) h = resampler.forward(h);
-        return h.MoveToOuterDisposeScope();
+        if (resampler is not null) h = Chain.Next(h, x, resampler);
+        return ReferenceEquals(h, x) ? x.alias() : h;
     }
 }
 
@@ -54,10 +64,9 @@ public sealed class MidBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
         var h = block_1.forward(x);
-        if (attn_1 is not null) h = attn_1.forward(h);
-        return block_2.forward(h).MoveToOuterDisposeScope();
+        if (attn_1 is not null) h = Chain.Next(h, x, attn_1);
+        return Chain.Next(h, x, block_2);
     }
 }
 
@@ -100,11 +109,11 @@ public sealed class Encoder : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
         var h = conv_in.forward(x);
-        foreach (var level in down) h = level.forward(h);
-        h = mid.forward(h);
-        return conv_out.forward(nn.functional.silu(norm_out.forward(h))).MoveToOuterDisposeScope();
+        foreach (var level in down) h = Chain.Next(h, x, level);
+        h = Chain.Next(h, x, mid);
+        using (h)
+        using (var a = VqvaeLayers.NormSilu(norm_out, h)) return conv_out.forward(a);
     }
 }
 
@@ -148,9 +157,9 @@ public sealed class Decoder : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor z)
     {
-        using var scope = NewDisposeScope();
-        var h = mid.forward(conv_in.forward(z));
-        for (int level = up.Count - 1; level >= 0; level--) h = up[level].forward(h);
-        return conv_out.forward(nn.functional.silu(norm_out.forward(h))).MoveToOuterDisposeScope();
+        var h = Chain.Next(conv_in.forward(z), z, mid);
+        for (int level = up.Count - 1; level >= 0; level--) h = Chain.Next(h, z, up[level]);
+        using (h)
+        using (var a = VqvaeLayers.NormSilu(norm_out, h)) return conv_out.forward(a);
     }
 }

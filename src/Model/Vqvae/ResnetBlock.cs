@@ -24,8 +24,14 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor>
     /// <summary>x: (B, Cin, H, W) → (B, Cout, H, W).</summary>
     public override Tensor forward(Tensor x)
     {
-        using var h1 = conv1.forward(nn.functional.silu(norm1.forward(x)));
-        using var h2 = conv2.forward(nn.functional.silu(norm2.forward(h1)));
-        return nin_shortcut is null ? x + h2 : nin_shortcut.forward(x) + h2;
+        // Each intermediate is freed as soon as it is consumed: at 256² a decoder activation is 40 MB per image,
+        // and keeping them to the end of a scope costs gigabytes and page faults.
+        Tensor h;
+        using (var a1 = VqvaeLayers.NormSilu(norm1, x)) h = conv1.forward(a1);
+        using (var hIn = h)
+        using (var a2 = VqvaeLayers.NormSilu(norm2, hIn)) h = conv2.forward(a2);
+        if (nin_shortcut is null) return h.add_(x);
+        using var shortcut = nin_shortcut.forward(x);
+        return h.add_(shortcut);
     }
 }

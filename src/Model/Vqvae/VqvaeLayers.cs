@@ -5,6 +5,14 @@ internal static class VqvaeLayers
 {
     /// <summary>GroupNorm(32 groups, eps 1e-6, affine), the reference's <c>Normalize</c>.</summary>
     public static GroupNorm Normalize(int channels) => nn.GroupNorm(Math.Min(32, channels), channels, eps: 1e-6, affine: true);
+
+    /// <summary>silu(norm(x)) as a new tensor; the activation runs in place when no gradient is recorded.</summary>
+    public static Tensor NormSilu(GroupNorm norm, Tensor x)
+    {
+        var n = norm.forward(x);
+        if (!is_grad_enabled()) return n.silu_();
+        using (n) return nn.functional.silu(n);
+    }
 }
 
 /// <summary>Zero-pad right and bottom by one, then a 3×3 stride-2 conv with no padding (var.md §1.2).</summary>

@@ -1,0 +1,27 @@
+#if VAR_REMOTE_CLIENT
+namespace Var.Cli.Remote;
+
+/// <summary>Kinds of <see cref="RemoteProgress"/>.</summary>
+public enum RemoteStage
+{
+    /// <summary>The server accepted the request (<see cref="RemoteProgress.QueuePosition"/> is set).</summary>
+    Queued,
+
+    /// <summary>A scale finished (<see cref="RemoteProgress.Scale"/>, previews when asked).</summary>
+    Scale,
+
+    /// <summary>An image arrived (<see cref="RemoteProgress.ImagesDone"/> counts them).</summary>
+    Image,
+}
+
+/// <summary>A progress report of a remote generation.</summary>
+/// <param name="Stage">What happened.</param>
+/// <param name="QueuePosition">Images ahead in the server's queue when accepted.</param>
+/// <param name="Scale">0-based scale just finished (Scale stage).</param>
+/// <param name="NumScales">Scales in all.</param>
+/// <param name="ImagesDone">Images received so far.</param>
+/// <param name="ImagesTotal">Images asked for.</param>
+/// <param name="Previews">Partial images as (index, PNG bytes), when previews were asked.</param>
+public sealed record RemoteProgress(RemoteStage Stage, int QueuePosition, int Scale, int NumScales, int ImagesDone, int ImagesTotal,
+    IReadOnlyList<(int Index, byte[] Png)> Previews);
+#endif
