@@ -8,5 +8,7 @@ var root = new RootCommand("var — visual autoregressive (next-scale) image gen
     ScoreCommand.Create(),
     InfoCommand.Create(),
     BenchCommand.Create(),
+    EvalCommand.Create(),
+    Var.Training.Cli.TrainCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

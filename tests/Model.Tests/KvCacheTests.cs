@@ -40,3 +40,23 @@ public class KvCacheTests
         Assert.True(full.std().item<float>() > 0.1);
     }
 }
+
+public class InitialisationTests
+{
+    [Fact]
+    public void FreshModulesHaveFiniteParametersAndUnitNorms()
+    {
+        using var vae = new MultiScaleVqvae(new VqvaeConfig { VocabSize = 16, ZChannels = 4, Ch = 32, ChMult = [1, 2], NumResBlocks = 1, PatchNums = [1, 2] });
+        using var var = new VarTransformer(new VarConfig { Depth = 1, EmbedDim = 64, NumHeads = 1, NumClasses = 2, VocabSize = 16, VaeChannels = 4, PatchNums = [1, 2] });
+        foreach (var (name, p) in vae.named_parameters().Concat(var.named_parameters()))
+        {
+            Assert.True(p.isfinite().all().item<bool>(), $"{name} has non-finite values");
+            Assert.True(p.abs().max().item<float>() < 10, $"{name} is not initialised sensibly");
+        }
+        foreach (var (name, p) in vae.named_parameters().Where(kv => kv.name.Contains("norm")))
+        {
+            float expected = name.EndsWith("weight") ? 1 : 0;
+            Assert.True(p.eq(expected).all().item<bool>(), $"{name} should start at {expected}");
+        }
+    }
+}

@@ -20,10 +20,11 @@ internal static class GenerateCommand
         var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
         var decoder = new Option<string>("--decoder") { Description = "Sampler: var (CoDe, HMAR and TTS-VAR are not available yet).", DefaultValueFactory = _ => "var" };
         var grid = new Option<string?>("--grid") { Description = "Also write all images as one PNG grid (a row per class)." };
+        var server = new Option<string?>("--server") { Description = "Generate on a running service (http://HOST:PORT) instead of a local engine; the server's model and defaults apply." };
         var cmd = new Command("generate", "Generate class-conditional images with the VAR sampler and write PNGs plus manifest.jsonl.");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
-        foreach (var o in new Option[] { classes, count, seed, output, batch, decoder, grid }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { classes, count, seed, output, batch, decoder, grid, server }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
             if (pr.GetValue(decoder) is { } d && d != "var") throw new NotSupportedException($"decoder '{d}' is not available yet (only 'var')");
@@ -31,6 +32,10 @@ internal static class GenerateCommand
             if (perClass < 1 || perClass > 100_000) throw new ArgumentException("--count must be in 1..100000");
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
+            if (pr.GetValue(server) is { } address)
+                return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
+                    pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
+                    pr.GetValue(output)!, pr.GetValue(grid), ct);
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
             var classIds = ResolveClasses(pr.GetValue(classes)!, model.Classes);
@@ -82,7 +87,7 @@ internal static class GenerateCommand
         return cmd;
     }
 
-    private static List<int> ResolveClasses(IEnumerable<string> values, Var.Model.Classes.ClassCatalog catalog)
+    internal static List<int> ResolveClasses(IEnumerable<string> values, Var.Model.Classes.ClassCatalog catalog)
     {
         var ids = new List<int>();
         foreach (var v in values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))

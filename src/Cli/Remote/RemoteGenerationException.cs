@@ -1,4 +1,3 @@
-#if VAR_REMOTE_CLIENT
 using Grpc.Core;
 
 namespace Var.Cli.Remote;
@@ -9,4 +8,3 @@ public sealed class RemoteGenerationException(StatusCode code, string message, E
     /// <summary>The gRPC status code (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED, …).</summary>
     public StatusCode Code { get; } = code;
 }
-#endif

@@ -1,4 +1,3 @@
-#if VAR_REMOTE_CLIENT
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -131,4 +130,3 @@ public sealed class RemoteGenerator : IDisposable
     /// <inheritdoc />
     public void Dispose() => owned?.Dispose();
 }
-#endif

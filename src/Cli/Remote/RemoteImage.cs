@@ -1,4 +1,3 @@
-#if VAR_REMOTE_CLIENT
 namespace Var.Cli.Remote;
 
 /// <summary>One image from the server: encoded bytes (PNG/JPEG) or token ids, and everything needed to reproduce it.</summary>
@@ -22,4 +21,3 @@ namespace Var.Cli.Remote;
 public sealed record RemoteImage(int Index, long Seed, int ClassId, string ClassName, string MimeType, byte[] Data, int Size,
     int[][]? Tokens, string Model, string Decoder, double Cfg, int TopK, double TopP, bool MoreSmooth,
     double QueueMs, double GenerationMs, int BatchSize);
-#endif

@@ -1,18 +1,4 @@
-#if VAR_REMOTE_CLIENT
 namespace Var.Cli.Remote;
-
-/// <summary>Kinds of <see cref="RemoteProgress"/>.</summary>
-public enum RemoteStage
-{
-    /// <summary>The server accepted the request (<see cref="RemoteProgress.QueuePosition"/> is set).</summary>
-    Queued,
-
-    /// <summary>A scale finished (<see cref="RemoteProgress.Scale"/>, previews when asked).</summary>
-    Scale,
-
-    /// <summary>An image arrived (<see cref="RemoteProgress.ImagesDone"/> counts them).</summary>
-    Image,
-}
 
 /// <summary>A progress report of a remote generation.</summary>
 /// <param name="Stage">What happened.</param>
@@ -24,4 +10,3 @@ public enum RemoteStage
 /// <param name="Previews">Partial images as (index, PNG bytes), when previews were asked.</param>
 public sealed record RemoteProgress(RemoteStage Stage, int QueuePosition, int Scale, int NumScales, int ImagesDone, int ImagesTotal,
     IReadOnlyList<(int Index, byte[] Png)> Previews);
-#endif

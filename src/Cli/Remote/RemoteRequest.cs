@@ -1,4 +1,3 @@
-#if VAR_REMOTE_CLIENT
 namespace Var.Cli.Remote;
 
 /// <summary>What <c>var generate --server</c> asks a generation server for. Null fields mean "the model's default".</summary>
@@ -49,4 +48,3 @@ public sealed record RemoteRequest
     /// <summary>Id for the server's logs; null = the server makes one.</summary>
     public string? RequestId { get; init; }
 }
-#endif

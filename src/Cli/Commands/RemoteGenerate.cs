@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Var.Cli.Remote;
+using Var.Decoding.Imaging;
+
+namespace Var.Cli.Commands;
+
+/// <summary><c>var generate --server URL</c>: the same files and manifest as a local run, made by a generation service.</summary>
+internal static class RemoteGenerate
+{
+    public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
+        double? cfg, int? topK, double? topP, bool moreSmooth, string outDir, string? gridPath, CancellationToken ct)
+    {
+        var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+        if (classes.Count == 0) throw new ArgumentException("--class names no class");
+        using var remote = new RemoteGenerator(address);
+        if (classes.Any(c => c.Equals("all", StringComparison.OrdinalIgnoreCase)))
+        {
+            var listed = remote.ListModelsAsync(ct).GetAwaiter().GetResult();
+            var info = listed.Models.FirstOrDefault(m => m.Name == (model ?? listed.DefaultModel))
+                ?? throw new ArgumentException($"the server has no model '{model}'");
+            classes = classes.SelectMany(c => c.Equals("all", StringComparison.OrdinalIgnoreCase)
+                ? Enumerable.Range(0, info.Classes.Count).Select(i => i.ToString()) : [c]).ToList();
+        }
+        Directory.CreateDirectory(outDir);
+        var clock = Stopwatch.StartNew();
+        var all = new List<byte[]>();
+        int size = 0, written = 0;
+        using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
+        for (int ci = 0; ci < classes.Count; ci++)
+        {
+            var request = new RemoteRequest
+            {
+                Model = model, Class = classes[ci], Count = perClass, Seed = baseSeed + (long)ci * perClass,
+                Cfg = cfg, TopK = topK, TopP = topP, MoreSmooth = moreSmooth,
+            };
+            IReadOnlyList<RemoteImage> images;
+            try
+            {
+                images = remote.GenerateAsync(request, p =>
+                {
+                    if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
+                    else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
+                }, ct).GetAwaiter().GetResult();
+            }
+            catch (RemoteGenerationException e)
+            {
+                throw new InvalidOperationException(e.Message, e);
+            }
+            foreach (var img in images)
+            {
+                var file = $"{img.ClassName.Replace(' ', '-').Replace('/', '-')}_c{img.ClassId}_s{img.Seed}.png";
+                File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
+                manifest.WriteLine(new JsonObject
+                {
+                    ["file"] = file, ["class"] = img.ClassId, ["class_name"] = img.ClassName, ["seed"] = img.Seed,
+                    ["model"] = img.Model, ["decoder"] = img.Decoder, ["cfg"] = img.Cfg, ["top_k"] = img.TopK,
+                    ["top_p"] = img.TopP, ["more_smooth"] = img.MoreSmooth, ["size"] = img.Size, ["server"] = address,
+                    ["queue_ms"] = Math.Round(img.QueueMs, 1), ["generation_ms"] = Math.Round(img.GenerationMs, 1), ["batch_size"] = img.BatchSize,
+                }.ToJsonString());
+                size = img.Size;
+                written++;
+                if (gridPath is not null)
+                {
+                    using var decoded = Image.Load<Rgb24>(img.Data);
+                    var rgb = new byte[img.Size * img.Size * 3];
+                    decoded.CopyPixelDataTo(rgb);
+                    all.Add(rgb);
+                }
+            }
+            manifest.Flush();
+        }
+        Console.Error.WriteLine();
+        if (gridPath is not null && all.Count > 0)
+        {
+            var (rgb, w, h) = ImageCodec.Grid(all, size, perClass);
+            ImageCodec.SavePng(gridPath, rgb, w, h);
+        }
+        Console.WriteLine($"wrote {written} images from {address} to {outDir} in {clock.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+}

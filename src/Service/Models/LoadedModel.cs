@@ -1,0 +1,57 @@
+using Var.Decoding.Sampling;
+using Var.Model;
+
+namespace Var.Service.Models;
+
+/// <summary>A model held by the scheduler, with its sampler and the facts requests are validated against.</summary>
+public sealed class LoadedModel
+{
+    /// <summary>Wraps a loaded model under the name requests use.</summary>
+    public LoadedModel(string name, GenerativeModel model)
+    {
+        Name = name;
+        Model = model;
+        Sampler = new VarSampler(model);
+        var config = model.Transformer.Config;
+        ImageSize = model.ImageSize;
+        PatchNums = config.PatchNums.ToArray();
+        ClassNames = model.Classes.Names;
+        ClassSynonyms = Enumerable.Range(0, model.Classes.Count).Select(i => model.Classes.SynonymsOf(i)).ToArray();
+        Defaults = new SamplingSettings { Cfg = model.Sampling.Cfg, TopK = model.Sampling.TopK, TopP = model.Sampling.TopP };
+        DType = model.ComputeType.ToString().ToLowerInvariant();
+        Device = model.Device.ToString().ToLowerInvariant();
+    }
+
+    /// <summary>The name requests use.</summary>
+    public string Name { get; }
+
+    /// <summary>The model; touch it only on the scheduler's torch thread.</summary>
+    public GenerativeModel Model { get; }
+
+    /// <summary>Its VAR sampler; use it only on the scheduler's torch thread.</summary>
+    public VarSampler Sampler { get; }
+
+    /// <summary>Side of the square images.</summary>
+    public int ImageSize { get; }
+
+    /// <summary>Token-map sides, coarse to fine.</summary>
+    public IReadOnlyList<int> PatchNums { get; }
+
+    /// <summary>Display names by class id.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>All names by class id.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> ClassSynonyms { get; }
+
+    /// <summary>Sampling settings used for fields a request leaves unset.</summary>
+    public SamplingSettings Defaults { get; }
+
+    /// <summary>Transformer dtype ("float32", "bfloat16").</summary>
+    public string DType { get; }
+
+    /// <summary>Device ("cpu", "cuda:0").</summary>
+    public string Device { get; }
+
+    /// <summary>Resolves a class id or name (thread-safe: the catalog is immutable); throws <see cref="ArgumentException"/> with suggestions.</summary>
+    public int ResolveClass(string text) => Model.Classes.Resolve(text);
+}

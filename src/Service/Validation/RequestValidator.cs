@@ -1,0 +1,129 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Var.Decoding.Sampling;
+using Var.Model.Classes;
+using Var.Service.Models;
+using Var.Service.Options;
+using Var.Service.Scheduling;
+using Var.Service.V1;
+
+namespace Var.Service.Validation;
+
+/// <summary>
+/// Turns a <see cref="GenerateRequest"/> into a <see cref="GenerationPlan"/>, or throws: INVALID_ARGUMENT with a field
+/// violation per problem, UNIMPLEMENTED for a reserved decoder, UNAVAILABLE while the models load.
+/// </summary>
+public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<SchedulerOptions> options)
+{
+    /// <summary>Longest accepted class name or request id.</summary>
+    public const int MaxTextLength = 128;
+
+    /// <summary>Most images one request may ask for.</summary>
+    public int MaxImagesPerRequest => options.Value.MaxImagesPerRequest;
+
+    /// <summary>Most images in one batch.</summary>
+    public int MaxBatchSize => options.Value.MaxBatchSize;
+
+    /// <summary>Validates <paramref name="request"/>; <paramref name="prefix"/> is prepended to field paths (e.g. "generation.").</summary>
+    public GenerationPlan Validate(GenerateRequest request, string prefix = "")
+    {
+        var violations = new ViolationList();
+        var limits = options.Value;
+
+        if (request.DecoderCase is not (GenerateRequest.DecoderOneofCase.None or GenerateRequest.DecoderOneofCase.Var))
+        {
+            var name = request.DecoderCase switch
+            {
+                GenerateRequest.DecoderOneofCase.Code => "code (CoDe)",
+                GenerateRequest.DecoderOneofCase.Hmar => "hmar (HMAR)",
+                GenerateRequest.DecoderOneofCase.TtsVar => "tts_var (TTS-VAR)",
+                _ => request.DecoderCase.ToString(),
+            };
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"decoder {name} is not available yet; only 'var' is (leave decoder unset or set var)"));
+        }
+
+        LoadedModel? model = null;
+        if (request.Model.Length > MaxTextLength) violations.Add(prefix + "model", $"longer than {MaxTextLength} characters");
+        else
+        {
+            model = scheduler.FindModel(request.Model);
+            if (model is null)
+            {
+                if (scheduler.Models.Count == 0) throw new RpcException(new Status(StatusCode.Unavailable, "the model is still loading; retry shortly"));
+                var names = scheduler.Models.Select(m => m.Name).ToArray();
+                var close = new ClassCatalog(names).Suggest(request.Model, 3);
+                violations.Add(prefix + "model", $"unknown model '{request.Model}'" +
+                    (close.Count > 0 ? $"; did you mean {string.Join(", ", close.Select(c => $"'{c}'"))}?" : "") + $" (loaded: {string.Join(", ", names)})");
+            }
+        }
+
+        int classId = -1;
+        switch (request.ClassCase)
+        {
+            case GenerateRequest.ClassOneofCase.None:
+                violations.Add(prefix + "class_id", "a class is required: set class_id or class_name");
+                break;
+            case GenerateRequest.ClassOneofCase.ClassId when model is not null:
+                if (request.ClassId < 0 || request.ClassId >= model.ClassNames.Count)
+                    violations.Add(prefix + "class_id", $"class id {request.ClassId} is out of range 0..{model.ClassNames.Count - 1}");
+                else classId = request.ClassId;
+                break;
+            case GenerateRequest.ClassOneofCase.ClassName when request.ClassName.Length > MaxTextLength:
+                violations.Add(prefix + "class_name", $"longer than {MaxTextLength} characters");
+                break;
+            case GenerateRequest.ClassOneofCase.ClassName when model is not null:
+                try
+                {
+                    classId = model.ResolveClass(request.ClassName);
+                }
+                catch (ArgumentException e)
+                {
+                    violations.Add(prefix + "class_name", e.Message);
+                }
+                break;
+        }
+
+        int count = request.Count;
+        if (count < 0 || count > limits.MaxImagesPerRequest)
+            violations.Add(prefix + "count", $"count {count} is out of range 1..{limits.MaxImagesPerRequest} (0 means 1)");
+        if (request.Seeds.Count > limits.MaxImagesPerRequest)
+            violations.Add(prefix + "seeds", $"{request.Seeds.Count} seeds exceed the limit of {limits.MaxImagesPerRequest} images per request");
+        else if (request.Seeds.Count > 0 && count != 0 && count != request.Seeds.Count)
+            violations.Add(prefix + "seeds", $"{request.Seeds.Count} seeds given for count {count}; give one per image or leave count 0");
+        if (count == 0) count = Math.Max(1, request.Seeds.Count);
+
+        var defaults = model?.Defaults ?? new SamplingSettings();
+        var settings = new SamplingSettings
+        {
+            Cfg = request.HasCfg ? request.Cfg : defaults.Cfg,
+            TopK = request.HasTopK ? request.TopK : defaults.TopK,
+            TopP = request.HasTopP ? request.TopP : defaults.TopP,
+            MoreSmooth = request.MoreSmooth,
+        };
+        if (double.IsNaN(settings.Cfg) || settings.Cfg < 0 || settings.Cfg > 50) violations.Add(prefix + "cfg", $"cfg {request.Cfg} is out of range [0, 50]");
+        if (settings.TopK < 0) violations.Add(prefix + "top_k", $"top_k {request.TopK} must be ≥ 0 (0 = off)");
+        if (double.IsNaN(settings.TopP) || settings.TopP < 0 || settings.TopP > 1) violations.Add(prefix + "top_p", $"top_p {request.TopP} is out of range [0, 1] (0 = off)");
+
+        var output = OutputSpec.Png;
+        if (request.Output is { } o)
+        {
+            var encoding = o.Encoding == ImageEncoding.Unspecified ? ImageEncoding.Png : o.Encoding;
+            if (!Enum.IsDefined(encoding)) violations.Add(prefix + "output.encoding", $"unknown encoding {(int)o.Encoding} (use PNG, JPEG or TOKENS)");
+            int quality = o.HasJpegQuality ? o.JpegQuality : OutputSpec.DefaultJpegQuality;
+            if (quality is < 1 or > 100) violations.Add(prefix + "output.jpeg_quality", $"jpeg_quality {o.JpegQuality} is out of range 1..100");
+            output = new OutputSpec(encoding, quality);
+        }
+
+        if (request.RequestId.Length > MaxTextLength || request.RequestId.Any(char.IsControl))
+            violations.Add(prefix + "request_id", $"at most {MaxTextLength} printable characters");
+
+        violations.ThrowIfAny();
+
+        long baseSeed = request.HasSeed ? request.Seed : Random.Shared.NextInt64(0, 1L << 53);
+        var images = Enumerable.Range(0, count)
+            .Select(i => new ImageSpec(i, classId, request.Seeds.Count > 0 ? request.Seeds[i] : unchecked(baseSeed + i), settings))
+            .ToArray();
+        var requestId = request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N")[..12];
+        return new GenerationPlan(requestId, model!, images, output, request.Preview);
+    }
+}

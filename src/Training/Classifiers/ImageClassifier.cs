@@ -1,0 +1,75 @@
+namespace Var.Training.Classifiers;
+
+/// <summary>
+/// A small CNN classifier exposing class logits and its penultimate feature vector (for rewards and Fréchet
+/// distances). State-dict keys: <c>trunk.*</c>, <c>feature.*</c>, <c>head.*</c>.
+/// </summary>
+public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential trunk;
+    private readonly Linear feature;
+    private readonly Linear head;
+    private readonly bool gelu;
+
+    /// <summary>Builds the architecture named in <paramref name="config"/>.</summary>
+    public ImageClassifier(ClassifierConfig config) : base("ImageClassifier")
+    {
+        Config = config;
+        int w = config.Width;
+        switch (config.Architecture)
+        {
+            case "reward-cnn":
+                gelu = true;
+                trunk = nn.Sequential(
+                    ("0", nn.Conv2d(3, w, 3, padding: 1)), ("1", nn.GELU()),
+                    ("2", nn.Conv2d(w, w, 3, padding: 1)), ("3", nn.GELU()), ("4", nn.MaxPool2d(2)),
+                    ("5", nn.Conv2d(w, 2 * w, 3, padding: 1)), ("6", nn.GELU()),
+                    ("7", nn.Conv2d(2 * w, 2 * w, 3, padding: 1)), ("8", nn.GELU()), ("9", nn.MaxPool2d(2)),
+                    ("10", nn.Conv2d(2 * w, 4 * w, 3, padding: 1)), ("11", nn.GELU()), ("12", nn.MaxPool2d(2)),
+                    ("13", nn.Flatten()));
+                feature = nn.Linear(4 * w * 4 * 4, config.FeatureDim);
+                break;
+            case "judge-cnn":
+                gelu = false;
+                trunk = nn.Sequential(
+                    ("0", nn.Conv2d(3, w, 5, padding: 2)), ("1", nn.ReLU()), ("2", nn.AvgPool2d(2)),
+                    ("3", nn.Conv2d(w, 2 * w, 5, padding: 2)), ("4", nn.ReLU()), ("5", nn.AvgPool2d(2)),
+                    ("6", nn.Conv2d(2 * w, 4 * w, 3, padding: 1)), ("7", nn.ReLU()), ("8", nn.AvgPool2d(2)),
+                    ("9", nn.Flatten()));
+                feature = nn.Linear(4 * w * 4 * 4, config.FeatureDim);
+                break;
+            default:
+                throw new ArgumentException($"unknown classifier architecture '{config.Architecture}' (reward-cnn or judge-cnn)");
+        }
+        head = nn.Linear(config.FeatureDim, config.NumClasses);
+        RegisterComponents();
+    }
+
+    /// <summary>The architecture.</summary>
+    public ClassifierConfig Config { get; }
+
+    /// <summary>Penultimate features (B, FeatureDim) of images (B, 3, 32, 32) in [−1, 1].</summary>
+    public Tensor Features(Tensor imagesBchw)
+    {
+        using var scope = NewDisposeScope();
+        var h = feature.forward(trunk.forward(imagesBchw));
+        return (gelu ? nn.functional.gelu(h) : nn.functional.relu(h)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Class logits (B, NumClasses) from features (B, FeatureDim).</summary>
+    public Tensor LogitsFromFeatures(Tensor featuresBD) => head.forward(featuresBD);
+
+    /// <summary>Class logits (B, NumClasses) of images (B, 3, 32, 32) in [−1, 1].</summary>
+    public override Tensor forward(Tensor imagesBchw)
+    {
+        using var f = Features(imagesBchw);
+        return head.forward(f);
+    }
+
+    /// <summary>Logits (B, NumClasses) and features (B, FeatureDim) in one pass.</summary>
+    public (Tensor Logits, Tensor Features) ForwardWithFeatures(Tensor imagesBchw)
+    {
+        var f = Features(imagesBchw);
+        return (head.forward(f), f);
+    }
+}

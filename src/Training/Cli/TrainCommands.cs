@@ -1,0 +1,147 @@
+using System.CommandLine;
+using Var.Training.Classifiers;
+using Var.Training.Generator;
+using Var.Training.Runs;
+using Var.Training.Shipping;
+using Var.Training.Tokenizer;
+
+namespace Var.Training.Cli;
+
+/// <summary>
+/// The <c>train</c> command tree: <c>train tokenizer | var | classifier | publish</c>. Every trainer resumes with
+/// <c>--resume</c> from <c>{runs}/{name}/checkpoint.safetensors</c> and logs to stdout and <c>{runs}/{name}/train.log</c>.
+/// </summary>
+public static class TrainCommands
+{
+    /// <summary>Builds the <c>train</c> command.</summary>
+    public static Command Create()
+    {
+        var train = new Command("train", "Train the Fashion-MNIST models with this project's code (resumable runs under runs/)");
+        train.Subcommands.Add(TokenizerCommand());
+        train.Subcommands.Add(VarCommand());
+        train.Subcommands.Add(ClassifierCommand());
+        train.Subcommands.Add(PublishCommand());
+        return train;
+    }
+
+    private sealed class CommonOptions
+    {
+        public Option<string?> Name { get; } = new("--name") { Description = "Run name (folder under --runs)" };
+        public Option<string> Runs { get; } = new("--runs") { Description = "Folder of run folders", DefaultValueFactory = _ => "runs" };
+        public Option<string?> Data { get; } = new("--data") { Description = "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)" };
+        public Option<long?> Steps { get; } = new("--steps") { Description = "Total optimiser steps (defines the learning-rate schedule)" };
+        public Option<double> Minutes { get; } = new("--minutes") { Description = "Stop (with a checkpoint) after this many minutes; 0 = no limit" };
+        public Option<int> Seed { get; } = new("--seed") { Description = "Seed", DefaultValueFactory = _ => 1 };
+        public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run's last checkpoint" };
+        public Option<int> Threads { get; } = new("--threads") { Description = "Torch intra-op threads (0 = default)" };
+        public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Batch size" };
+        public Option<double?> Lr { get; } = new("--lr") { Description = "Peak learning rate" };
+
+        public void AddTo(Command c)
+        {
+            foreach (Option o in new Option[] { Name, Runs, Data, Steps, Minutes, Seed, Resume, Threads, BatchSize, Lr }) c.Options.Add(o);
+        }
+
+        public T Apply<T>(T o, ParseResult r) where T : RunOptions => o with
+        {
+            Name = r.GetValue(Name) ?? o.Name,
+            RunsDirectory = r.GetValue(Runs) ?? o.RunsDirectory,
+            DataDirectory = r.GetValue(Data),
+            Steps = r.GetValue(Steps) ?? o.Steps,
+            Minutes = r.GetValue(Minutes),
+            Seed = r.GetValue(Seed),
+            Resume = r.GetValue(Resume),
+            Threads = r.GetValue(Threads),
+            BatchSize = r.GetValue(BatchSize) ?? o.BatchSize,
+            LearningRate = r.GetValue(Lr) ?? o.LearningRate,
+            Command = "var " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)),
+        };
+    }
+
+    private static Command TokenizerCommand()
+    {
+        var common = new CommonOptions();
+        var c = new Command("tokenizer", "Train the multi-scale VQVAE (MSE + 0.2·L1 + VQ loss, dead-code restarts)");
+        common.AddTo(c);
+        c.SetAction((r, cancel) =>
+        {
+            var (_, q) = TokenizerTrainer.Run(common.Apply(new TokenizerTrainOptions(), r), Console.WriteLine, cancel);
+            return Task.FromResult(q is null ? 1 : 0);
+        });
+        return c;
+    }
+
+    private static Command VarCommand()
+    {
+        var common = new CommonOptions();
+        var depth = new Option<int>("--depth") { Description = "Transformer blocks", DefaultValueFactory = _ => 4 };
+        var width = new Option<int>("--width") { Description = "Width C", DefaultValueFactory = _ => 128 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 2 };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer weights (summary.json beside them gives the config)", DefaultValueFactory = _ => "runs/tokenizer/model.safetensors" };
+        var c = new Command("var", "Teacher-forced next-scale training of a VAR transformer on cached tokens");
+        common.AddTo(c);
+        c.Options.Add(depth);
+        c.Options.Add(width);
+        c.Options.Add(heads);
+        c.Options.Add(tokenizer);
+        c.SetAction((r, cancel) =>
+        {
+            var o = common.Apply(new VarTrainOptions(), r) with
+            {
+                Depth = r.GetValue(depth),
+                Width = r.GetValue(width),
+                Heads = r.GetValue(heads),
+                TokenizerWeights = r.GetValue(tokenizer)!,
+            };
+            o = o with { TokenCacheDirectory = Path.Combine(o.RunsDirectory, "tokens") };
+            VarTrainer.Run(o, Console.WriteLine, cancel);
+            return Task.FromResult(0);
+        });
+        return c;
+    }
+
+    private static Command ClassifierCommand()
+    {
+        var common = new CommonOptions();
+        var arch = new Option<string>("--arch") { Description = "reward or judge", DefaultValueFactory = _ => "reward" };
+        arch.AcceptOnlyFromAmong("reward", "judge");
+        var c = new Command("classifier", "Train the reward/feature classifier or the independent judge");
+        common.AddTo(c);
+        c.Options.Add(arch);
+        c.SetAction((r, cancel) =>
+        {
+            bool judge = r.GetValue(arch) == "judge";
+            var o = common.Apply(new ClassifierTrainOptions { Name = judge ? "judge" : "reward" }, r) with
+            {
+                Config = judge ? ClassifierConfig.Judge : ClassifierConfig.Reward,
+            };
+            ClassifierTrainer.Run(o, Console.WriteLine, cancel);
+            return Task.FromResult(0);
+        });
+        return c;
+    }
+
+    private static Command PublishCommand()
+    {
+        var runs = new Option<string>("--runs") { Description = "Folder of run folders", DefaultValueFactory = _ => "runs" };
+        var output = new Option<string>("--out") { Description = "Model folder to write", DefaultValueFactory = _ => "weights/fmnist" };
+        var varRun = new Option<string>("--var-run") { Description = "Run of the large VAR (stored as bfloat16)", DefaultValueFactory = _ => "var-large" };
+        var refinerRun = new Option<string>("--refiner-run") { Description = "Run of the small refiner VAR", DefaultValueFactory = _ => "var-small" };
+        var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json");
+        foreach (Option o in new Option[] { runs, output, varRun, refinerRun }) c.Options.Add(o);
+        c.SetAction(r =>
+        {
+            string dir = r.GetValue(runs)!;
+            WeightsPublisher.Publish(r.GetValue(output)!, "fmnist",
+            [
+                new PublishedComponent("vqvae", Path.Combine(dir, "tokenizer")),
+                new PublishedComponent("var", Path.Combine(dir, r.GetValue(varRun)!), StoreBf16: true),
+                new PublishedComponent("refiner", Path.Combine(dir, r.GetValue(refinerRun)!)),
+                new PublishedComponent("reward", Path.Combine(dir, "reward")),
+                new PublishedComponent("judge", Path.Combine(dir, "judge")),
+            ], Console.WriteLine);
+            return 0;
+        });
+        return c;
+    }
+}

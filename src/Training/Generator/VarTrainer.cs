@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Var.Model.Checkpoints;
+using Var.Model.Transformer;
+using Var.Model.Vqvae;
+using Var.Training.Data;
+using Var.Training.Optimization;
+using Var.Training.Runs;
+
+namespace Var.Training.Generator;
+
+/// <summary>
+/// Teacher-forced next-scale training of a VAR transformer over a frozen tokenizer (var.md §4): cached token ids →
+/// <c>idxBl_to_var_input</c> → block-causal forward with 10 % class dropout → cross-entropy mean over all tokens;
+/// AdamW (0.9, 0.95), weight decay 0.05 on matrices only, gradient clip 2.0, warm-up / constant / linear decay.
+/// </summary>
+public static class VarTrainer
+{
+    /// <summary>Runs (or resumes) training; returns the progress and the last test cross-entropy (NaN if none).</summary>
+    public static (RunProgress Progress, double TestLoss) Run(VarTrainOptions options, Action<string>? log, CancellationToken cancel)
+    {
+        if (options.Threads > 0) set_num_threads(options.Threads);
+        using var runLog = new RunLog(options.LogPath, log);
+        using var vae = LoadTokenizer(options.TokenizerWeights);
+        var train = FashionMnist.Load("train", options.DataDirectory);
+        var test = FashionMnist.Load("test", options.DataDirectory);
+        var trainTokens = TokenCache.LoadOrBuild(vae, options.TokenizerWeights, train, options.TokenCacheDirectory, runLog.Line);
+        var testTokens = TokenCache.LoadOrBuild(vae, options.TokenizerWeights, test, options.TokenCacheDirectory, runLog.Line);
+        var config = options.ConfigFor(vae.Config.VocabSize, vae.Config.ZChannels, vae.Config.PatchNums);
+
+        manual_seed(options.Seed);
+        using var model = Build(config);
+        model.train();
+        using var optimizer = CreateOptimizer(model, options.WeightDecay);
+        var start = new RunProgress(0, 0, 0, false);
+        if (options.Resume && File.Exists(options.CheckpointPath))
+        {
+            var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer);
+            start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
+            runLog.Line($"[{options.Name}] resumed from {options.CheckpointPath} at step {ckpt.Step}");
+        }
+        runLog.Line($"[{options.Name}] VAR {RunSummary.CountParameters(model):N0} params, config {ComponentEntry.ConfigFrom(config).ToJsonString()}");
+
+        var sampler = new EpochSampler(train.Count, options.BatchSize, options.Seed);
+        var evalIndices = Enumerable.Range(0, Math.Min(options.EvalImages, test.Count)).ToArray();
+        double testLoss = double.NaN;
+        double[] testPerScale = [];
+
+        double Step(long step, double lr)
+        {
+            using var scope = NewDisposeScope();
+            StepSeed.Apply(options.Seed, step);
+            var idx = sampler.Batch(step);
+            optimizer.ZeroGrad();
+            var loss = Loss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, out _);
+            loss.backward();
+            nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradClip);
+            optimizer.Step(lr);
+            return loss.item<float>();
+        }
+
+        string Evaluate(long step)
+        {
+            (testLoss, testPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
+            return FormatLoss(testLoss, testPerScale);
+        }
+
+        void Save(RunProgress p)
+        {
+            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer);
+            ExportWeights(options, model, config, p, testLoss, testPerScale);
+        }
+
+        var end = TrainingLoop.Run(options, start, Step, Save, Evaluate, runLog, cancel);
+        (testLoss, testPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
+        runLog.Line($"[{options.Name}] final: {FormatLoss(testLoss, testPerScale)}");
+        ExportWeights(options, model, config, end, testLoss, testPerScale);
+        return (end, testLoss);
+    }
+
+    /// <summary>A VAR initialised for training from scratch (var.md §2.7 with init_std = √(1/3C), aln 0.5, alng 1e-3, head 0.02).</summary>
+    public static VarTransformer Build(VarConfig config)
+    {
+        var model = new VarTransformer(config);
+        model.InitWeights(Math.Sqrt(1.0 / (3 * config.EmbedDim)), 0.5, 1e-3, 0.02);
+        return model;
+    }
+
+    /// <summary>True for parameters that get weight decay: matrices other than the position/level embeddings (var.md §4).</summary>
+    public static bool Decays(string name, Parameter p) =>
+        p.dim() > 1 && !name.EndsWith("bias", StringComparison.Ordinal)
+        && !new[] { "pos_1LC", "pos_start", "lvl_embed", "scale_mul" }.Any(name.Contains);
+
+    /// <summary>The trainer's optimiser over <paramref name="model"/>.</summary>
+    public static NamedAdamW CreateOptimizer(VarTransformer model, double weightDecay) =>
+        new(model.named_parameters(), Decays, 0.9, 0.95, weightDecay);
+
+    /// <summary>Loads a frozen tokenizer from safetensors, its architecture from the summary.json beside it.</summary>
+    public static MultiScaleVqvae LoadTokenizer(string weights)
+    {
+        string summaryPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, "summary.json");
+        var config = File.Exists(summaryPath)
+            ? RunSummary.Read(summaryPath).Config.Deserialize<VqvaeConfig>(ModelManifest.Json)!
+            : Tokenizer.TokenizerTrainOptions.SmallConfig;
+        var vae = new MultiScaleVqvae(config);
+        using (var sd = StateDict.Read(weights)) sd.LoadInto(vae);
+        vae.eval();
+        foreach (var p in vae.parameters()) p.requires_grad = false;
+        return vae;
+    }
+
+    /// <summary>
+    /// Cross-entropy (mean over all tokens) of teacher-forced logits for tokens (B, L) int64 and labels (B,) int64;
+    /// labels are replaced by the unconditional class with probability <paramref name="classDropout"/> (torch's
+    /// global generator). <paramref name="logitsBLV"/> receives the detached logits.
+    /// </summary>
+    public static Tensor Loss(VarTransformer model, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, out Tensor logitsBLV)
+    {
+        using var scope = NewDisposeScope();
+        Tensor xBLCv;
+        using (no_grad()) xBLCv = vae.Quantizer.TokensToVarInput(TokenCache.PerScale(tokensBL, vae.Config.PatchNums));
+        var label = labelB;
+        if (classDropout > 0)
+        {
+            var drop = rand(labelB.shape[0]).lt(classDropout);
+            label = where(drop, full_like(labelB, model.Config.NullClass), labelB);
+        }
+        var logits = model.Forward(label, xBLCv);
+        long v = logits.shape[2];
+        var loss = nn.functional.cross_entropy(logits.view(-1, v), tokensBL.view(-1));
+        logitsBLV = logits.detach().MoveToOuterDisposeScope();
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Teacher-forced test cross-entropy (no class dropout, eval mode), overall and per scale.</summary>
+    public static (double Mean, double[] PerScale) TestLoss(VarTransformer model, MultiScaleVqvae vae, TokenCache tokens, FashionMnist data, int[] indices)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        var patchNums = vae.Config.PatchNums;
+        var sums = new double[patchNums.Length];
+        try
+        {
+            for (int at = 0; at < indices.Length; at += 250)
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var idx = indices.AsSpan(at, Math.Min(250, indices.Length - at));
+                var tokensBL = tokens.Batch(idx);
+                Loss(model, vae, tokensBL, data.LabelBatch(idx), 0, out var logits);
+                var ce = nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), tokensBL.view(-1), reduction: nn.Reduction.None).view(idx.Length, -1);
+                long begin = 0;
+                for (int si = 0; si < patchNums.Length; si++)
+                {
+                    long n = patchNums[si] * patchNums[si];
+                    sums[si] += ce.narrow(1, begin, n).sum().item<float>();
+                    begin += n;
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        var perScale = patchNums.Select((p, si) => sums[si] / (indices.Length * (double)p * p)).ToArray();
+        double mean = sums.Sum() / (indices.Length * (double)patchNums.Sum(p => p * p));
+        return (mean, perScale);
+    }
+
+    private static string FormatLoss(double mean, double[] perScale) =>
+        string.Create(CultureInfo.InvariantCulture, $"test CE {mean:F4} per scale [{string.Join(", ", perScale.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}]");
+
+    private static void ExportWeights(VarTrainOptions options, VarTransformer model, VarConfig config, RunProgress progress, double testLoss, double[] perScale)
+    {
+        StateDict.WriteSafetensors(options.WeightsPath, model.state_dict().Select(kv => (kv.Key, kv.Value)),
+            new Dictionary<string, string> { ["step"] = progress.Step.ToString(CultureInfo.InvariantCulture) });
+        var q = new JsonObject();
+        if (!double.IsNaN(testLoss))
+        {
+            q["test_cross_entropy"] = Math.Round(testLoss, 4);
+            q["test_cross_entropy_per_scale"] = new JsonArray(perScale.Select(x => (JsonNode)Math.Round(x, 3)).ToArray());
+        }
+        new RunSummary
+        {
+            Kind = "var",
+            Config = ComponentEntry.ConfigFrom(config),
+            Parameters = RunSummary.CountParameters(model),
+            Provenance = RunSummary.ProvenanceOf(options, progress),
+            Quality = q,
+        }.Write(options.SummaryPath);
+    }
+}

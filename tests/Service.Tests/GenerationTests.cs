@@ -1,0 +1,182 @@
+using Var.Decoding.Imaging;
+
+namespace Var.Service.Tests;
+
+/// <summary>Generate, GenerateStream, ListModels and Edit through the in-process server.</summary>
+public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<ServiceFactory>
+{
+    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    [Fact]
+    public async Task GenerateReturnsPngsWithSeedClassSettingsAndTimings()
+    {
+        await factory.WaitServingAsync();
+        var response = await factory.Client().GenerateAsync(new GenerateRequest { ClassName = "Coat", Count = 2, Seed = 5, TopK = 10, RequestId = "unary-1" });
+
+        Assert.Equal("unary-1", response.RequestId);
+        Assert.Equal(TinyModelFolder.Name, response.Model);
+        Assert.Equal(2, response.Images.Count);
+        for (int i = 0; i < 2; i++)
+        {
+            var image = response.Images[i];
+            Assert.Equal(i, image.Index);
+            Assert.Equal(5 + i, image.Seed);
+            Assert.Equal(4, image.ClassId);
+            Assert.Equal("coat", image.ClassName);
+            Assert.Equal("image/png", image.MimeType);
+            Assert.Equal(PngSignature, image.Data.Span[..8].ToArray());
+            Assert.Equal(8, image.Width);
+            Assert.Equal(8 * 8 * 3, ImageCodec.LoadRgb(image.Data.ToByteArray(), 8).Length);
+            // Unset fields take the model's defaults (model.json); set ones are kept.
+            Assert.Equal(2.0, image.Settings.Cfg);
+            Assert.Equal(10, image.Settings.TopK);
+            Assert.Equal(0.9, image.Settings.TopP);
+            Assert.Equal("var", image.Settings.Decoder);
+            Assert.Equal("float32", image.Settings.Dtype);
+            Assert.True(image.Timings.GenerationMs > 0);
+            Assert.True(image.Timings.QueueMs >= 0);
+            Assert.InRange(image.Timings.BatchSize, 1, 16);
+        }
+        Assert.NotEqual(response.Images[0].Data, response.Images[1].Data);
+    }
+
+    [Fact]
+    public async Task SameSeedAndSettingsGiveTheSameBytesAndSeedsDefaultToARandomBase()
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var a = await client.GenerateAsync(new GenerateRequest { ClassId = 1, Seeds = { 11, 12, 13 }, Cfg = 3 });
+        var b = await client.GenerateAsync(new GenerateRequest { ClassId = 1, Seeds = { 13 }, Cfg = 3 });
+        Assert.Equal([11L, 12, 13], a.Images.Select(i => i.Seed));
+        Assert.Equal(a.Images[2].Data, b.Images[0].Data);
+
+        var random = await client.GenerateAsync(new GenerateRequest { ClassId = 1, Count = 2 });
+        Assert.Equal(random.Images[0].Seed + 1, random.Images[1].Seed);
+        var replay = await client.GenerateAsync(new GenerateRequest { ClassId = 1, Seed = random.Images[1].Seed });
+        Assert.Equal(random.Images[1].Data, replay.Images[0].Data);
+    }
+
+    [Fact]
+    public async Task JpegAndTokenOutputsAreEncodedAsAsked()
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var jpeg = await client.GenerateAsync(new GenerateRequest { ClassId = 2, Seed = 1, Output = new OutputFormat { Encoding = ImageEncoding.Jpeg, JpegQuality = 80 } });
+        Assert.Equal("image/jpeg", jpeg.Images[0].MimeType);
+        Assert.Equal([0xFF, 0xD8], jpeg.Images[0].Data.Span[..2].ToArray());
+
+        var tokens = await client.GenerateAsync(new GenerateRequest { ClassId = 2, Seed = 1, Output = new OutputFormat { Encoding = ImageEncoding.Tokens } });
+        var pyramid = tokens.Images[0].Tokens;
+        Assert.True(tokens.Images[0].Data.IsEmpty);
+        Assert.Equal([1, 2, 3, 4], pyramid.Scales.Select(s => s.Side));
+        Assert.All(pyramid.Scales, s => Assert.Equal(s.Side * s.Side, s.Ids.Count));
+        Assert.All(pyramid.Scales.SelectMany(s => s.Ids), id => Assert.InRange(id, 0, 63));
+    }
+
+    [Fact]
+    public async Task GenerateStreamSendsQueuedThenProgressWithPreviewsThenResultsThenDone()
+    {
+        await factory.WaitServingAsync();
+        using var call = factory.Client().GenerateStream(new GenerateRequest { ClassName = "sneaker", Count = 2, Seed = 3, Preview = true });
+        var events = new List<GenerateEvent>();
+        await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
+
+        Assert.Equal(GenerateEvent.EventOneofCase.Queued, events[0].EventCase);
+        Assert.False(string.IsNullOrEmpty(events[0].Queued.RequestId));
+        Assert.Equal(GenerateEvent.EventOneofCase.Done, events[^1].EventCase);
+        Assert.Equal(2, events[^1].Done.Images);
+        var progress = events.Where(e => e.EventCase == GenerateEvent.EventOneofCase.Progress).Select(e => e.Progress).ToList();
+        Assert.Equal([0, 1, 2, 3], progress.Select(p => p.Scale));
+        Assert.All(progress, p =>
+        {
+            Assert.Equal(4, p.NumScales);
+            Assert.Equal([0, 1], p.Indices.Order());
+            Assert.Equal(2, p.Previews.Count);
+            Assert.All(p.Previews, v => Assert.Equal(PngSignature, v.Png.Span[..8].ToArray()));
+        });
+        Assert.Equal(30, progress[^1].TokensTotal);
+        var results = events.Where(e => e.EventCase == GenerateEvent.EventOneofCase.Result).Select(e => e.Result).OrderBy(r => r.Index).ToList();
+        Assert.Equal([3L, 4], results.Select(r => r.Seed));
+        Assert.All(results, r => Assert.Equal(7, r.ClassId));
+        // The last preview is the finished image.
+        var last = progress[^1].Previews.Single(v => v.Index == 0).Png.ToByteArray();
+        Assert.Equal(ImageCodec.LoadRgb(results[0].Data.ToByteArray(), 8), ImageCodec.LoadRgb(last, 8));
+    }
+
+    [Fact]
+    public async Task ListModelsDescribesTheLoadedModel()
+    {
+        await factory.WaitServingAsync();
+        var response = await factory.Client().ListModelsAsync(new ListModelsRequest());
+        Assert.Equal(TinyModelFolder.Name, response.DefaultModel);
+        Assert.Equal(64, response.MaxImagesPerRequest);
+        var model = Assert.Single(response.Models);
+        Assert.Equal(TinyModelFolder.Name, model.Name);
+        Assert.Equal(8, model.ImageSize);
+        Assert.Equal([1, 2, 3, 4], model.PatchNums);
+        Assert.Equal(["var"], model.Decoders);
+        Assert.Equal(10, model.Classes.Count);
+        Assert.Equal("ankle boot", model.Classes[9].Name);
+        Assert.Contains("boot", model.Classes[9].Synonyms);
+        Assert.Equal(20, model.DefaultTopK);
+        Assert.True(model.Ready);
+    }
+
+    [Fact]
+    public async Task EditAndReservedDecodersAreUnimplemented()
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        using var edit = client.Edit(new EditRequest { Generation = Requests.One(0, 0), Image = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) });
+        var e = await Assert.ThrowsAsync<RpcException>(() => edit.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
+
+        foreach (var request in new[]
+        {
+            new GenerateRequest { ClassId = 0, Code = new CodeDecoder() },
+            new GenerateRequest { ClassId = 0, Hmar = new HmarDecoder() },
+            new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder() },
+        })
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => client.GenerateAsync(request).ResponseAsync);
+            Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+            Assert.Contains("only 'var'", error.Status.Detail);
+        }
+        Assert.Single((await client.GenerateAsync(new GenerateRequest { ClassId = 0, Var = new VarDecoder() })).Images);
+    }
+
+    [Fact]
+    public async Task ReflectionListsTheServices()
+    {
+        await factory.WaitServingAsync();
+        var reflection = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(factory.Channel());
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+        var names = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.Contains("var.v1.Generation", names);
+        Assert.Contains("grpc.health.v1.Health", names);
+    }
+
+    [Fact]
+    public async Task MetricsEndpointExportsServiceInstruments()
+    {
+        await factory.WaitServingAsync();
+        await factory.Client().GenerateAsync(Requests.One(3, 1));
+        await Assert.ThrowsAsync<RpcException>(() => factory.Client().GenerateAsync(new GenerateRequest { ClassId = 99 }).ResponseAsync);
+        var text = "";
+        // The Prometheus exporter caches a scrape briefly; wait until it shows this test's calls.
+        for (int attempt = 0; attempt < 100 && !(text.Contains("var_images_generated") && text.Contains("var_errors")); attempt++)
+        {
+            text = await factory.CreateClient().GetStringAsync("/metrics");
+            await Task.Delay(50);
+        }
+        Assert.Contains("var_images_generated", text);
+        Assert.Contains("var_batch_size", text);
+        Assert.Contains("var_scale_duration", text);
+        Assert.Contains("var_queue_depth", text);
+        Assert.Contains("var_errors", text);
+        Assert.Contains("InvalidArgument", text);
+    }
+}
