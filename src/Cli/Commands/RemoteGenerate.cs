@@ -37,17 +37,28 @@ internal static class RemoteGenerate
                 Cfg = cfg, TopK = topK, TopP = topP, MoreSmooth = moreSmooth,
             };
             IReadOnlyList<RemoteImage> images;
-            try
+            var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
             {
-                images = remote.GenerateAsync(request, p =>
+                try
                 {
-                    if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
-                    else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
-                }, ct).GetAwaiter().GetResult();
-            }
-            catch (RemoteGenerationException e)
-            {
-                throw new InvalidOperationException(e.Message, e);
+                    images = remote.GenerateAsync(request, p =>
+                    {
+                        if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
+                        else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
+                    }, ct).GetAwaiter().GetResult();
+                    break;
+                }
+                catch (RemoteGenerationException e) when (e.Code == Grpc.Core.StatusCode.Unavailable && DateTime.UtcNow < waitUntil)
+                {
+                    // A server that is still loading its model (or starting) answers UNAVAILABLE: wait up to a minute.
+                    Console.Error.Write($"\rwaiting for {address}: {e.Message}   ");
+                    Thread.Sleep(1000);
+                }
+                catch (RemoteGenerationException e)
+                {
+                    throw new InvalidOperationException(e.Message, e);
+                }
             }
             foreach (var img in images)
             {

@@ -19,5 +19,5 @@ public sealed record ClassifierConfig
     public static ClassifierConfig Reward => new() { Architecture = "reward-cnn", Width = 16, FeatureDim = 128 };
 
     /// <summary>The independent judge used only for evaluation.</summary>
-    public static ClassifierConfig Judge => new() { Architecture = "judge-cnn", Width = 16, FeatureDim = 64 };
+    public static ClassifierConfig Judge => new() { Architecture = "judge-cnn", Width = 24, FeatureDim = 64 };
 }
