@@ -31,13 +31,14 @@ internal static class BenchCommand
         var leakRuns = new Option<int>("--leak-runs") { Description = "Consecutive batch-1 bfloat16 generations for the memory-growth check (0 = skip).", DefaultValueFactory = _ => 20 };
         var work = new Option<string?>("--work") { Description = "Folder for the random official-layout checkpoints (default: a temp folder, reused)." };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
+        var modelName = new Option<string?>("--model") { Description = "Time a model folder (e.g. fmnist, with --batches 1,64) instead of the d16-shaped random official-layout model." };
         var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON.");
-        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelOptions.ApplyThreads(pr.GetValue(threads));
             var result = Run(pr.GetValue(depth), ModelOptions.ParseInts(pr.GetValue(batches)) ?? [1, 4], pr.GetValue(dtypes)!,
-                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work));
+                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work), pr.GetValue(modelName));
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
@@ -46,7 +47,7 @@ internal static class BenchCommand
 
     private static void Log(string message) => Console.Error.WriteLine($"[bench] {message}");
 
-    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir)
+    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir, string? modelName)
     {
         var result = new JsonObject
         {
@@ -75,14 +76,16 @@ internal static class BenchCommand
             : dtypeList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (!bf16Fast) result["note"] = $"bfloat16 is not accelerated on this CPU ({bf16Probe:F1} GFLOP/s at 256³ vs {fp32Peak:F1} fp32): timed in float32 only unless --dtypes names it";
 
-        var (vaeFile, varFile) = EnsureCheckpoints(depth, workDir);
+        var (vaeFile, varFile) = modelName is null ? EnsureCheckpoints(depth, workDir) : ("", "");
         var runs = new JsonArray();
         var summary = new Dictionary<(string, int), double>();
         foreach (var dtype in dtypes)
         {
-            Log($"loading {varFile} as {dtype}");
-            var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
-            using var model = new GenerativeModel($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype));
+            Log($"loading {(modelName ?? varFile)} as {dtype}");
+            using var model = modelName is not null
+                ? ModelLoader.Load(new ModelSource { Model = modelName, DType = dtype })
+                : LoadRandomPair(vaeFile, varFile, depth, dtype);
+            var var = model.Transformer;
             var sampler = new VarSampler(model);
             double flopsPerImage = TransformerFlopsPerImage(var.Config);
             foreach (int b in batches)
@@ -134,7 +137,12 @@ internal static class BenchCommand
             }
         }
         result["runs"] = runs;
-        if (dtypes.Contains("bfloat16")) result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile);
+        if (dtypes.Contains("bfloat16") && modelName is null) result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile);
+        if (modelName is not null)
+        {
+            result["model"] = new JsonObject { ["name"] = modelName };
+            return result;
+        }
         var vs = new JsonObject { ["official_fp32_s_per_image"] = new JsonObject { ["batch1"] = OfficialB1, ["batch4"] = OfficialB4 } };
         foreach (var ((dtype, b), s) in summary)
         {
@@ -144,6 +152,12 @@ internal static class BenchCommand
         result["vs_official"] = vs;
         result["model"] = new JsonObject { ["depth"] = depth, ["width"] = 64 * depth, ["heads"] = depth, ["vocab"] = 4096, ["image_size"] = 256, ["vae"] = "ch160 z32 v4096", ["files"] = new JsonArray(vaeFile, varFile) };
         return result;
+    }
+
+    private static GenerativeModel LoadRandomPair(string vaeFile, string varFile, int depth, string dtype)
+    {
+        var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
+        return new GenerativeModel($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype));
     }
 
     private static (double Total, double Transformer, double[] PerScale) Time(VarSampler sampler, IReadOnlyList<SampleRequest> requests)
