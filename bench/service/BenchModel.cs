@@ -44,16 +44,6 @@ internal sealed record BenchModel(string ModelsFolder, string Name, string Sourc
             manual_seed(1);
             using var vae = new MultiScaleVqvae(vq);
             using var var = new VarTransformer(vc);
-            using (no_grad())
-            {
-                // GroupNorm affine parameters of a fresh tokenizer are not initialised; give them the standard values.
-                foreach (var (name, p) in vae.named_parameters())
-                {
-                    if (p.dim() > 1) p.normal_(0, 1.0 / Math.Sqrt(p.numel() / p.shape[0]));
-                    else if (name.Contains("norm") && name.EndsWith(".weight", StringComparison.Ordinal)) p.fill_(1);
-                    else p.zero_();
-                }
-            }
             StateDict.WriteSafetensors(Path.Combine(folder, "vqvae.safetensors"), vae.state_dict().Select(kv => (kv.Key, kv.Value)));
             StateDict.WriteSafetensors(Path.Combine(folder, "var.safetensors"), var.state_dict().Select(kv => (kv.Key, kv.Value)));
         }

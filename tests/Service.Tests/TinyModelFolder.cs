@@ -51,18 +51,6 @@ public sealed class TinyModelFolder : IDisposable
             using var var = new VarTransformer(vc);
             // Strong modulation and head so that samples depend clearly on class, seed and settings.
             var.InitWeights(Math.Sqrt(1.0 / 3 / vc.EmbedDim), initAdaln: 0.5, initAdalnGamma: 1.0, initHead: 3.0);
-            // A fresh tokenizer is not usable as is: its GroupNorm affine parameters come out uninitialised (zeros or
-            // garbage in TorchSharp 0.107), which makes every token map decode to the same flat image. Give it a
-            // standard init so that images depend on their tokens.
-            using (no_grad())
-            {
-                foreach (var (name, p) in vae.named_parameters())
-                {
-                    if (p.dim() > 1) p.normal_(0, 1.0 / Math.Sqrt(p.numel() / p.shape[0]));
-                    else if (name.Contains("norm") && name.EndsWith(".weight", StringComparison.Ordinal)) p.fill_(1);
-                    else p.zero_();
-                }
-            }
             StateDict.WriteSafetensors(Path.Combine(folder, "vqvae.safetensors"), vae.state_dict().Select(kv => (kv.Key, kv.Value)));
             StateDict.WriteSafetensors(Path.Combine(folder, "var.safetensors"), var.state_dict().Select(kv => (kv.Key, kv.Value)));
         }

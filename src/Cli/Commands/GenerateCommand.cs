@@ -61,7 +61,7 @@ internal static class GenerateCommand
                 foreach (var img in images.OfType<GeneratedImage>())
                 {
                     var r = img.Request;
-                    var file = $"{model.Classes.NameOf(r.ClassId).Replace(' ', '-').Replace('/', '-')}_c{r.ClassId}_s{r.Seed}.png";
+                    var file = FileName(model.Classes.NameOf(r.ClassId), r.ClassId, r.Seed);
                     ImageCodec.SavePng(Path.Combine(outDir, file), img.Rgb, img.Size, img.Size);
                     manifest.WriteLine(new JsonObject
                     {
@@ -87,7 +87,11 @@ internal static class GenerateCommand
         return cmd;
     }
 
-    internal static List<int> ResolveClasses(IEnumerable<string> values, Var.Model.Classes.ClassCatalog catalog)
+    /// <summary>Output file name of an image, shared by local and remote generation.</summary>
+    internal static string FileName(string className, int classId, long seed) =>
+        $"{className.Replace(' ', '-').Replace('/', '-')}_c{classId}_s{seed}.png";
+
+    private static List<int> ResolveClasses(IEnumerable<string> values, Var.Model.Classes.ClassCatalog catalog)
     {
         var ids = new List<int>();
         foreach (var v in values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))

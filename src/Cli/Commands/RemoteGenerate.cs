@@ -62,7 +62,7 @@ internal static class RemoteGenerate
             }
             foreach (var img in images)
             {
-                var file = $"{img.ClassName.Replace(' ', '-').Replace('/', '-')}_c{img.ClassId}_s{img.Seed}.png";
+                var file = GenerateCommand.FileName(img.ClassName, img.ClassId, img.Seed);
                 File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
                 manifest.WriteLine(new JsonObject
                 {

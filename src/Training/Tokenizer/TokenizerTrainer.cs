@@ -88,20 +88,11 @@ public static class TokenizerTrainer
 
     /// <summary>
     /// A freshly initialised VQVAE with the reference's small uniform codebook init (±1/V, <c>quant.eini = −1</c>).
-    /// GroupNorm affine parameters are set to 1/0 explicitly: TorchSharp 0.107's GroupNorm leaves them uninitialised.
     /// </summary>
     public static MultiScaleVqvae Build(VqvaeConfig config)
     {
         var vae = new MultiScaleVqvae(config);
         using var noGrad = no_grad();
-        foreach (var (_, module) in vae.named_modules())
-        {
-            if (module is GroupNorm gn)
-            {
-                gn.weight?.fill_(1);
-                gn.bias?.zero_();
-            }
-        }
         vae.Quantizer.Codebook.uniform_(-1.0 / config.VocabSize, 1.0 / config.VocabSize);
         return vae;
     }
