@@ -98,4 +98,34 @@ public class ResumeTests
         foreach (var (key, value) in straight.Tensors) Assert.True(Same(value, resumed.Tensors[key]), $"{key} differs after resume");
         Assert.Contains("resumed from", File.ReadAllText(Path.Combine(runs, "interrupted", "train.log")));
     }
+
+    [Fact]
+    public void VarRunInitialisedFromWeightsStartsFromThem()
+    {
+        string data = TestData.WriteSynthetic(trainCount: 64, testCount: 16);
+        string runs = Path.Combine(Path.GetTempPath(), "var-runs-" + Guid.NewGuid().ToString("N"));
+        TokenizerTrainer.Run(new TokenizerTrainOptions
+        {
+            Name = "tok", RunsDirectory = runs, DataDirectory = data, Steps = 1, BatchSize = 8, WarmupSteps = 1,
+            EvalImages = 8, RestartEvery = 0, Config = TrainingStepTests.TinyVqvae,
+        }, null, CancellationToken.None);
+        VarTrainOptions Options(string name, long steps, string? init) => new()
+        {
+            Name = name, RunsDirectory = runs, DataDirectory = data, Steps = steps, BatchSize = 8, WarmupSteps = 1,
+            EvalImages = 8, Depth = 1, Width = 32, Heads = 2, InitWeights = init,
+            TokenizerWeights = Path.Combine(runs, "tok", "model.safetensors"), TokenCacheDirectory = Path.Combine(runs, "tokens"),
+        };
+        VarTrainer.Run(Options("first", 2, null), null, CancellationToken.None);
+        string first = Path.Combine(runs, "first", "model.safetensors");
+        VarTrainer.Run(Options("warm", 0, first), null, CancellationToken.None);
+        VarTrainer.Run(Options("cold", 0, null), null, CancellationToken.None);
+
+        using var a = Var.Model.Checkpoints.StateDict.Read(first);
+        using var warm = Var.Model.Checkpoints.StateDict.Read(Path.Combine(runs, "warm", "model.safetensors"));
+        using var cold = Var.Model.Checkpoints.StateDict.Read(Path.Combine(runs, "cold", "model.safetensors"));
+        foreach (var (key, value) in a.Tensors) Assert.True(Same(value, warm.Tensors[key]), $"{key} differs from the init weights");
+        Assert.Contains(a.Tensors, kv => !Same(kv.Value, cold.Tensors[kv.Key]));
+        Assert.Contains("initialised from", File.ReadAllText(Path.Combine(runs, "warm", "train.log")));
+        Assert.Contains("initialised_from", File.ReadAllText(Path.Combine(runs, "warm", "summary.json")));
+    }
 }

@@ -60,7 +60,6 @@ public sealed class Upsample2x : nn.Module<Tensor, Tensor>
     /// <summary>(B, C, H, W) → (B, C, 2H, 2W).</summary>
     public override Tensor forward(Tensor x)
     {
-        using var up = nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
-        return conv.forward(up);
+        return Conv3x3.Forward(conv, x, upsample2x: true);
     }
 }

@@ -78,7 +78,9 @@ public static class TrainCommands
         var width = new Option<int>("--width") { Description = "Width C", DefaultValueFactory = _ => 128 };
         var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 2 };
         var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer weights (summary.json beside them gives the config)", DefaultValueFactory = _ => "runs/tokenizer/model.safetensors" };
+        var init = new Option<string?>("--init") { Description = "Start a new run from these weights (same architecture; fresh optimiser and schedule) instead of a random init" };
         var c = new Command("var", "Teacher-forced next-scale training of a VAR transformer on cached tokens");
+        c.Options.Add(init);
         common.AddTo(c);
         c.Options.Add(depth);
         c.Options.Add(width);
@@ -92,6 +94,7 @@ public static class TrainCommands
                 Width = r.GetValue(width),
                 Heads = r.GetValue(heads),
                 TokenizerWeights = r.GetValue(tokenizer)!,
+                InitWeights = r.GetValue(init),
             };
             o = o with { TokenCacheDirectory = Path.Combine(o.RunsDirectory, "tokens") };
             VarTrainer.Run(o, Console.WriteLine, cancel);

@@ -21,6 +21,12 @@ public sealed record VarTrainOptions : RunOptions
     /// <summary>Tokenizer weights (safetensors) whose summary.json or config gives the VQVAE architecture.</summary>
     public string TokenizerWeights { get; init; } = "runs/tokenizer/model.safetensors";
 
+    /// <summary>
+    /// Weights (safetensors of the same architecture) to start a fresh run from instead of the random init: a warm
+    /// start with a new optimiser and schedule, e.g. after the tokenizer was trained further. Ignored when resuming.
+    /// </summary>
+    public string? InitWeights { get; init; }
+
     /// <summary>Number of AdaLN blocks.</summary>
     public int Depth { get; init; } = 4;
 

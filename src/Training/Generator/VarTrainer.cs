@@ -40,6 +40,11 @@ public static class VarTrainer
             start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
             runLog.Line($"[{options.Name}] resumed from {options.CheckpointPath} at step {ckpt.Step}");
         }
+        else if (options.InitWeights is { } init)
+        {
+            using (var sd = StateDict.Read(init)) sd.LoadInto(model);
+            runLog.Line($"[{options.Name}] initialised from {init}");
+        }
         runLog.Line($"[{options.Name}] VAR {RunSummary.CountParameters(model):N0} params, config {ComponentEntry.ConfigFrom(config).ToJsonString()}");
 
         var sampler = new EpochSampler(train.Count, options.BatchSize, options.Seed);
@@ -181,12 +186,14 @@ public static class VarTrainer
             q["test_cross_entropy"] = Math.Round(testLoss, 4);
             q["test_cross_entropy_per_scale"] = new JsonArray(perScale.Select(x => (JsonNode)Math.Round(x, 3)).ToArray());
         }
+        var provenance = RunSummary.ProvenanceOf(options, progress);
+        if (options.InitWeights is not null) provenance["initialised_from"] = options.InitWeights;
         new RunSummary
         {
             Kind = "var",
             Config = ComponentEntry.ConfigFrom(config),
             Parameters = RunSummary.CountParameters(model),
-            Provenance = RunSummary.ProvenanceOf(options, progress),
+            Provenance = provenance,
             Quality = q,
         }.Write(options.SummaryPath);
     }

@@ -1,0 +1,156 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace Var.Model.Vqvae;
+
+/// <summary>
+/// The VQVAE's 3×3, stride-1, padding-1 convolutions with an inference fast path: Winograd F(4×4, 3×3) (Lavin &amp; Gray
+/// 2016) with the input and output transforms in a small native library (build/native/winograd.cpp) and the 36 batched
+/// matrix products in libtorch. It needs 4× fewer multiplications than direct convolution, which is what the 256² decoder
+/// spends its time on. Used only on the CPU in float32 without autograd, for layers with at least
+/// <see cref="MinChannels"/> input and output channels and <see cref="MinPixels"/> output pixels; everything else (and
+/// every CPU without AVX2 and FMA, or a build without the library) goes to libtorch's convolution. The result differs
+/// from direct convolution by rounding only (≈1e-6 relative, tested). Set <c>VAR_WINOGRAD=0</c> to turn it off.
+/// </summary>
+public static partial class Conv3x3
+{
+    private const string Library = "libvarnative";
+
+    /// <summary>Smallest input and output channel count the fast path takes (narrow layers are memory-bound anyway).</summary>
+    public const int MinChannels = 32;
+
+    /// <summary>Smallest output plane (H·W) the fast path takes.</summary>
+    public const int MinPixels = 32 * 32;
+
+    /// <summary>Transformed-tile working set per chunk, in floats, sized to stay in the last-level cache.</summary>
+    private const long ChunkFloats = 3L << 20;
+
+    private static readonly Lazy<bool> available = new(Probe);
+
+    // G of F(4×4, 3×3) for the interpolation points 0, ±1, ±2, ∞ (Lavin & Gray 2016, §4.2).
+    private static readonly float[] g =
+    [
+        1f / 4, 0, 0,
+        -1f / 6, -1f / 6, -1f / 6,
+        -1f / 6, 1f / 6, -1f / 6,
+        1f / 24, 1f / 12, 1f / 6,
+        1f / 24, -1f / 12, 1f / 6,
+        0, 0, 1,
+    ];
+
+    /// <summary>Whether the fast path is enabled (default: on where the CPU and the native library allow it).</summary>
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("VAR_WINOGRAD") != "0";
+
+    /// <summary>True where the native transforms can run here.</summary>
+    public static bool Available => available.Value;
+
+    /// <summary>
+    /// <paramref name="conv"/>(x), or <paramref name="conv"/>(nearest-2×-upsampled x) when <paramref name="upsample2x"/>,
+    /// plus <paramref name="residual"/> when given (shape of the output).
+    /// </summary>
+    public static Tensor Forward(Conv2d conv, Tensor x, bool upsample2x = false, Tensor? residual = null)
+    {
+        var weight = conv.weight!;
+        long outH = upsample2x ? 2 * x.shape[2] : x.shape[2], outW = upsample2x ? 2 * x.shape[3] : x.shape[3];
+        if (UsesFastPath(weight, x, outH * outW))
+            return Winograd(x, weight, conv.bias, upsample2x, residual);
+        Tensor y;
+        if (upsample2x)
+        {
+            using var up = nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+            y = conv.forward(up);
+        }
+        else
+        {
+            y = conv.forward(x);
+        }
+        return residual is null ? y : y.add_(residual);
+    }
+
+    private static bool UsesFastPath(Tensor weight, Tensor x, long outPixels) =>
+        Enabled && Available && !is_grad_enabled()
+        && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
+        && x.dim() == 4 && weight.shape[2] == 3 && weight.shape[3] == 3
+        && weight.shape[0] >= MinChannels && weight.shape[1] >= MinChannels && outPixels >= MinPixels;
+
+    /// <summary>
+    /// The Winograd convolution (always, whatever <see cref="Enabled"/> says; for tests and benchmarks): x (N, C, H, W)
+    /// float32 on the CPU, weight (K, C, 3, 3), optional bias (K) and residual (N, K, H', W').
+    /// </summary>
+    public static Tensor Winograd(Tensor x, Tensor weight, Tensor? bias, bool upsample2x = false, Tensor? residual = null)
+    {
+        if (!Available) throw new PlatformNotSupportedException("the Winograd convolution needs x86-64 with AVX2 and FMA and libvarnative.so");
+        long n = x.shape[0], c = x.shape[1], hs = x.shape[2], ws = x.shape[3], k = weight.shape[0];
+        if (weight.shape[1] != c) throw new ArgumentException($"weight has {weight.shape[1]} input channels, x has {c}");
+        long h = upsample2x ? 2 * hs : hs, w = upsample2x ? 2 * ws : ws;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var xc = x.contiguous();
+        var u = TransformWeight(weight);
+        var b = bias?.contiguous();
+        var res = residual?.contiguous();
+        if (res is not null && !res.shape.SequenceEqual(new[] { n, k, h, w }))
+            throw new ArgumentException($"residual shape [{string.Join(", ", res.shape)}] is not [{n}, {k}, {h}, {w}]");
+        var y = empty([n, k, h, w], ScalarType.Float32, x.device);
+        Native.Tiles(hs, ws, upsample2x ? 1 : 0, out long th, out long tw);  // tw: tiles per row, padded to a multiple of 8
+        long tiles = n * th * tw;
+        // Whole tile rows per chunk, as many as keep 36·max(C, K)·T floats near ChunkFloats.
+        long rows = Math.Max(1, ChunkFloats / (36 * Math.Max(c, k) * tw));
+        int threads = Math.Max(1, get_num_threads());
+        for (long t0 = 0; t0 < tiles; t0 += rows * tw)
+        {
+            long t1 = Math.Min(tiles, t0 + rows * tw);
+            using var v = empty([36, c, t1 - t0], ScalarType.Float32, x.device);
+            Native.Input(Data(xc), n, c, hs, ws, upsample2x ? 1 : 0, t0, t1, Data(v), threads);
+            using var m = u.bmm(v);
+            Native.Output(Data(m), n, k, hs, ws, upsample2x ? 1 : 0, t0, t1,
+                b is null ? IntPtr.Zero : Data(b), res is null ? IntPtr.Zero : Data(res), Data(y), threads);
+        }
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>U = G g Gᵀ for every (k, c), laid out (36, K, C) for the batched product.</summary>
+    private static Tensor TransformWeight(Tensor weight)
+    {
+        var gm = tensor(g, [6, 3], ScalarType.Float32, weight.device);
+        var u = gm.matmul(weight.to(ScalarType.Float32)).matmul(gm.t());   // (K, C, 6, 6)
+        return u.reshape(weight.shape[0], weight.shape[1], 36).permute(2, 0, 1).contiguous();
+    }
+
+    private static IntPtr Data(Tensor t) => Native.TensorData(t.Handle);
+
+    private static bool Probe()
+    {
+        if (!OperatingSystem.IsLinux() || !Avx2.IsSupported || !Fma.IsSupported) return false;
+        try
+        {
+            Native.Tiles(8, 8, 0, out _, out _);
+            return true;
+        }
+        catch (DllNotFoundException)
+        {
+            return false;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static partial class Native
+    {
+        [LibraryImport(Library, EntryPoint = "var_wino_tiles")]
+        public static partial void Tiles(long hs, long ws, int up, out long th, out long tw8);
+
+        [LibraryImport(Library, EntryPoint = "var_wino_input")]
+        public static partial void Input(IntPtr x, long n, long c, long hs, long ws, int up, long t0, long t1, IntPtr v, int threads);
+
+        [LibraryImport(Library, EntryPoint = "var_wino_output")]
+        public static partial void Output(IntPtr m, long n, long k, long hs, long ws, int up, long t0, long t1,
+            IntPtr bias, IntPtr residual, IntPtr y, int threads);
+
+        // libLibTorchSharp's accessor of a tensor's first element (what TorchSharp's own data<T>() uses).
+        [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
+        public static partial IntPtr TensorData(IntPtr handle);
+    }
+}

@@ -1,0 +1,50 @@
+using Var.Model.Vqvae;
+
+namespace Var.Model.Tests;
+
+public class Conv3x3Tests
+{
+    // Shapes that hit every edge: batch > 1, widths that are not multiples of 4 or of 8 tiles, upsampling, C ≠ K.
+    [SkippableTheory]
+    [InlineData(1, 32, 32, 8, 8, false)]
+    [InlineData(2, 40, 48, 13, 21, false)]
+    [InlineData(1, 64, 32, 9, 37, true)]
+    [InlineData(3, 96, 96, 32, 32, false)]
+    [InlineData(1, 33, 35, 70, 5, true)]
+    [InlineData(2, 32, 40, 64, 136, false)]
+    public void WinogradMatchesDirectConvolution(int n, int c, int k, int h, int w, bool upsample)
+    {
+        Skip.IfNot(Conv3x3.Available, "needs x86-64 with AVX2/FMA and libvarnative.so");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        manual_seed(3);
+        var x = randn(n, c, h, w);
+        var weight = randn(k, c, 3, 3).mul_(0.1);
+        var bias = randn(k);
+        var input = upsample ? nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest) : x;
+        var residual = randn(n, k, input.shape[2], input.shape[3]);
+        var expected = nn.functional.conv2d(input, weight, bias, padding: [1, 1]).add_(residual);
+
+        var y = Conv3x3.Winograd(x, weight, bias, upsample, residual);
+
+        Assert.Equal(expected.shape, y.shape);
+        double err = (y - expected).abs().max().item<float>(), scale = expected.abs().max().item<float>();
+        Assert.True(err < 2e-5 * scale, $"max error {err:E2} for max |y| {scale:F2}");
+    }
+
+    [SkippableFact]
+    public void ForwardTakesTheFastPathOnlyWithoutAutograd()
+    {
+        Skip.IfNot(Conv3x3.Available, "needs x86-64 with AVX2/FMA and libvarnative.so");
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        using var conv = nn.Conv2d(32, 32, 3, padding: 1);
+        var x = randn(1, 32, 32, 32);
+        Tensor fast;
+        using (no_grad()) fast = Conv3x3.Forward(conv, x);
+        var slow = Conv3x3.Forward(conv, x);   // autograd on: libtorch's convolution, differentiable
+        slow.sum().backward();
+        Assert.NotNull(conv.weight!.grad);
+        Assert.True((fast - slow.detach()).abs().max().item<float>() < 1e-4);
+    }
+}
