@@ -1,25 +1,27 @@
-// Winograd F(4x4, 3x3) transforms for the VQVAE decoder's 3x3, stride-1, padding-1 convolutions on the CPU.
+// Winograd F(4x4, 3x3) convolution for the VQVAE decoder's 3x3, stride-1, padding-1 layers on the CPU (inference).
 //
-// A convolution becomes, per chunk of 4x4 output tiles: V = B^T d B for every input tile and channel (input
-// transform, here), M[xi] = U[xi] · V[xi] for the 36 points xi (a batched matrix product, done by libtorch so it runs
-// at the machine's matmul peak), and y = A^T m A + bias (output transform, here). U = G g G^T is the transformed
-// weight. Matrices from Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016), F(4x4, 3x3) with
-// the interpolation points 0, ±1, ±2, ∞: 36 multiplications per 16 outputs instead of 144.
+// y = A^T [ (G g G^T) ⊙ (B^T d B) ] A per 4x4 output tile: 36 multiplications per 16 outputs instead of 144.
+// Matrices from Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016), F(4x4, 3x3) with the
+// interpolation points 0, ±1, ±2, ∞. Summed over input channels the ⊙ becomes, for each of the 36 points xi, a matrix
+// product M[xi] (K × tiles) = U[xi] (K × C) · V[xi] (C × tiles), where U = G g G^T is the transformed weight.
+//
+// Everything is fused per block of 16 tiles so that only x, U and y travel beyond the caches: the block's input
+// transform V (36, C, 16) stays in L2, every 6 output channels' 36 products (6 × 16 each, a register-blocked AVX2
+// kernel) stay in L1, and their output transform writes y directly (plus bias and an optional residual).
 //
 // Layouts (all float32, row-major):
 //   x    (N, C, Hs, Ws)        input; with `up` set the convolution sees the nearest-neighbour 2x upsampling of x,
 //                              (H, W) = (2 Hs, 2 Ws), without it being materialised; else (H, W) = (Hs, Ws)
-//   V    (36, C, T)            transformed input tiles of the chunk [t0, t1), T = t1 - t0
-//   M    (36, K, T)            products U·V
+//   u    (36, K, C)            transformed weight, repacked here to (36, K/6, C, 6) for the kernel
 //   y    (N, K, H, W)          output
 //   res  (N, K, H, W) or null  added to the output (a residual connection), after the bias
 // Tiles are numbered t = (n·TH + ty)·TW8 + tx with TH = ceil(H/4) rows of TW8 = 8·ceil(ceil(W/4)/8) tiles: every tile
-// row is padded to whole groups of 8, and chunks are whole tile rows. The padding columns are computed and dropped.
+// row is padded to whole groups of 8; the padding tiles are computed and dropped.
 //
 // Lanes: a group of 8 neighbouring tiles of one tile row is transformed at once with AVX2 vectors. Their input rows
 // (34 floats) are de-interleaved by an 8×4 transpose, which leaves the tiles in lane order 0,2,4,6,1,3,5,7; V and M
-// keep that order inside each group, and the output transform's inverse transpose undoes it. Built with -mavx2 -mfma;
-// the C# side only calls it where the CPU has both.
+// keep that order, and the output transform's inverse transpose undoes it. Built with -mavx2 -mfma; the C# side
+// (src/Model/Vqvae/Conv3x3.cs) only calls it where the CPU has both.
 
 #include <immintrin.h>
 
@@ -136,74 +138,115 @@ void var_wino_tiles(int64_t hs, int64_t ws, int up, int64_t* th, int64_t* tw8) {
     *tw8 = g.tw8;
 }
 
-// Input transform of the tiles [t0, t1) of x into V (36, C, t1 - t0); t0 and t1 are multiples of the padded row tw8.
-void var_wino_input(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, int64_t t0, int64_t t1,
-                    float* v, int threads) {
+// The convolution y = conv(x) + bias (+ res) with u = G g G^T (36, K, C); threads splits the tile blocks.
+void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* u, int64_t k,
+                   const float* bias, const float* res, float* y, int threads) {
     const Geometry g(n, c, hs, ws, up);
-    const int64_t T = t1 - t0;
-    parallel_for(c, threads, [&](int64_t c0, int64_t c1) {
+    const int64_t kb_count = (k + 5) / 6;
+    std::vector<float> packed((size_t)36 * kb_count * c * 6, 0.0f);
+    parallel_for(36, threads, [&](int64_t x0, int64_t x1) {
+        for (int64_t xi = x0; xi < x1; ++xi)
+            for (int64_t kc = 0; kc < k; ++kc) {
+                const float* src = u + (xi * k + kc) * c;
+                float* dst = packed.data() + ((xi * kb_count + kc / 6) * c) * 6 + kc % 6;
+                for (int64_t ch = 0; ch < c; ++ch) dst[ch * 6] = src[ch];
+            }
+    });
+    const int64_t groups = g.n * g.th * g.tw8 / 8, blocks = (groups + 1) / 2;
+    parallel_for(blocks, threads, [&](int64_t b0, int64_t b1) {
+        std::vector<float> vb_store((size_t)36 * c * 16 + 8);
+        float* vb = (float*)(((uintptr_t)vb_store.data() + 31) & ~(uintptr_t)31);
+        alignas(32) float mk[36][6][16];
         alignas(32) float buf[40];
         __m256 d[6][6], tmp[6][6], r[6];
-        for (int64_t ch = c0; ch < c1; ++ch) {
-            for (int64_t t = t0; t < t1; t += 8) {
-                const int64_t img = t / (g.th * g.tw8), rem = t % (g.th * g.tw8), ty = rem / g.tw8, tx = rem % g.tw8;
-                const float* plane = x + (img * g.c + ch) * g.hs * g.ws;
-                for (int i = 0; i < 6; ++i) deinterleave(input_row(g, plane, ty * 4 - 1 + i, tx * 4 - 1, buf), d[i]);
-                // tmp = B^T d (down the rows i), then V = tmp B (along the columns j).
-                for (int j = 0; j < 6; ++j) {
-                    bt6(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], r);
-                    for (int i = 0; i < 6; ++i) tmp[i][j] = r[i];
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int ngroups = (int)std::min<int64_t>(2, groups - blk * 2);
+            // Input transform of the block's groups: V[xi][ch][8·gi + lane].
+            for (int gi = 0; gi < 2; ++gi) {
+                if (gi >= ngroups) {
+                    for (int64_t q = 0; q < 36 * c; ++q) _mm256_store_ps(vb + q * 16 + 8, _mm256_setzero_ps());
+                    continue;
                 }
-                float* dst = v + ch * T + (t - t0);
-                for (int i = 0; i < 6; ++i) {
-                    bt6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], r);
-                    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (int64_t)(i * 6 + j) * g.c * T, r[j]);
+                const int64_t t = (blk * 2 + gi) * 8;
+                const int64_t img = t / (g.th * g.tw8), rem = t % (g.th * g.tw8), ty = rem / g.tw8, tx = rem % g.tw8;
+                for (int64_t ch = 0; ch < c; ++ch) {
+                    const float* plane = x + (img * g.c + ch) * g.hs * g.ws;
+                    for (int i = 0; i < 6; ++i) deinterleave(input_row(g, plane, ty * 4 - 1 + i, tx * 4 - 1, buf), d[i]);
+                    for (int j = 0; j < 6; ++j) {
+                        bt6(d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j], r);
+                        for (int i = 0; i < 6; ++i) tmp[i][j] = r[i];
+                    }
+                    for (int i = 0; i < 6; ++i) {
+                        bt6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], r);
+                        for (int j = 0; j < 6; ++j) _mm256_store_ps(vb + ((int64_t)(i * 6 + j) * c + ch) * 16 + 8 * gi, r[j]);
+                    }
                 }
             }
-        }
-    });
-}
-
-// Output transform of M (36, K, t1 - t0) for the tiles [t0, t1) into y (N, K, H, W), adding bias[k] (may be null)
-// and res (same shape as y, may be null). (hs, ws, up) describe the convolution's input as for var_wino_input.
-void var_wino_output(const float* m, int64_t n, int64_t k, int64_t hs, int64_t ws, int up, int64_t t0, int64_t t1,
-                     const float* bias, const float* res, float* y, int threads) {
-    const Geometry g(n, k, hs, ws, up);
-    const int64_t T = t1 - t0;
-    parallel_for(k, threads, [&](int64_t k0, int64_t k1) {
-        __m256 mm[6][6], tmp[4][6], r[4], out[4];
-        alignas(32) float buf[32];
-        for (int64_t kc = k0; kc < k1; ++kc) {
-            const __m256 b = _mm256_set1_ps(bias ? bias[kc] : 0.0f);
-            for (int64_t t = t0; t < t1; t += 8) {
-                const int64_t img = t / (g.th * g.tw8), rem = t % (g.th * g.tw8), ty = rem / g.tw8, tx = rem % g.tw8;
-                if (tx >= g.tw) continue;  // a group of padding tiles only
-                const float* src = m + kc * T + (t - t0);
-                for (int xi = 0; xi < 36; ++xi) mm[xi / 6][xi % 6] = _mm256_loadu_ps(src + (int64_t)xi * k * T);
-                // tmp = A^T m (down the rows), out = tmp A (along the columns).
-                for (int j = 0; j < 6; ++j) {
-                    at6(mm[0][j], mm[1][j], mm[2][j], mm[3][j], mm[4][j], mm[5][j], r);
-                    for (int i = 0; i < 4; ++i) tmp[i][j] = r[i];
+            for (int64_t kb = 0; kb < kb_count; ++kb) {
+                // M[xi] (6 × 16) = U[xi] rows 6·kb .. 6·kb+5 times V[xi].
+                for (int xi = 0; xi < 36; ++xi) {
+                    const float* a = packed.data() + ((xi * kb_count + kb) * c) * 6;
+                    const float* bv = vb + (int64_t)xi * c * 16;
+                    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+                    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+                    for (int64_t ch = 0; ch < c; ++ch, a += 6, bv += 16) {
+                        const __m256 v0 = _mm256_load_ps(bv), v1 = _mm256_load_ps(bv + 8);
+                        __m256 s = _mm256_broadcast_ss(a + 0);
+                        c00 = _mm256_fmadd_ps(s, v0, c00); c01 = _mm256_fmadd_ps(s, v1, c01);
+                        s = _mm256_broadcast_ss(a + 1);
+                        c10 = _mm256_fmadd_ps(s, v0, c10); c11 = _mm256_fmadd_ps(s, v1, c11);
+                        s = _mm256_broadcast_ss(a + 2);
+                        c20 = _mm256_fmadd_ps(s, v0, c20); c21 = _mm256_fmadd_ps(s, v1, c21);
+                        s = _mm256_broadcast_ss(a + 3);
+                        c30 = _mm256_fmadd_ps(s, v0, c30); c31 = _mm256_fmadd_ps(s, v1, c31);
+                        s = _mm256_broadcast_ss(a + 4);
+                        c40 = _mm256_fmadd_ps(s, v0, c40); c41 = _mm256_fmadd_ps(s, v1, c41);
+                        s = _mm256_broadcast_ss(a + 5);
+                        c50 = _mm256_fmadd_ps(s, v0, c50); c51 = _mm256_fmadd_ps(s, v1, c51);
+                    }
+                    _mm256_store_ps(mk[xi][0], c00); _mm256_store_ps(mk[xi][0] + 8, c01);
+                    _mm256_store_ps(mk[xi][1], c10); _mm256_store_ps(mk[xi][1] + 8, c11);
+                    _mm256_store_ps(mk[xi][2], c20); _mm256_store_ps(mk[xi][2] + 8, c21);
+                    _mm256_store_ps(mk[xi][3], c30); _mm256_store_ps(mk[xi][3] + 8, c31);
+                    _mm256_store_ps(mk[xi][4], c40); _mm256_store_ps(mk[xi][4] + 8, c41);
+                    _mm256_store_ps(mk[xi][5], c50); _mm256_store_ps(mk[xi][5] + 8, c51);
                 }
-                const int64_t plane = (img * k + kc) * g.h * g.w, xb = tx * 4;
-                const int64_t width = std::min<int64_t>(32, g.w - xb);
-                for (int i = 0; i < 4; ++i) {
-                    const int64_t yy = ty * 4 + i;
-                    if (yy >= g.h) break;
-                    at6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], r);
-                    for (int j = 0; j < 4; ++j) r[j] = _mm256_add_ps(r[j], b);
-                    interleave(r, out);
-                    float* dst = y + plane + yy * g.w + xb;
-                    const float* rs = res ? res + plane + yy * g.w + xb : nullptr;
-                    if (width == 32) {
-                        for (int q = 0; q < 4; ++q) {
-                            __m256 o = out[q];
-                            if (rs) o = _mm256_add_ps(o, _mm256_loadu_ps(rs + 8 * q));
-                            _mm256_storeu_ps(dst + 8 * q, o);
+                // Output transform of the 6 channels × the block's groups.
+                for (int row = 0; row < 6 && kb * 6 + row < k; ++row) {
+                    const int64_t kc = kb * 6 + row;
+                    const __m256 bb = _mm256_set1_ps(bias ? bias[kc] : 0.0f);
+                    for (int gi = 0; gi < ngroups; ++gi) {
+                        const int64_t t = (blk * 2 + gi) * 8;
+                        const int64_t img = t / (g.th * g.tw8), rem = t % (g.th * g.tw8), ty = rem / g.tw8, tx = rem % g.tw8;
+                        if (tx >= g.tw) continue;
+                        __m256 mm[6][6], tt[4][6], o[4], out[4];
+                        for (int xi = 0; xi < 36; ++xi) mm[xi / 6][xi % 6] = _mm256_load_ps(mk[xi][row] + 8 * gi);
+                        for (int j = 0; j < 6; ++j) {
+                            at6(mm[0][j], mm[1][j], mm[2][j], mm[3][j], mm[4][j], mm[5][j], o);
+                            for (int i = 0; i < 4; ++i) tt[i][j] = o[i];
                         }
-                    } else {
-                        for (int q = 0; q < 4; ++q) _mm256_store_ps(buf + 8 * q, out[q]);
-                        for (int64_t xx = 0; xx < width; ++xx) dst[xx] = rs ? buf[xx] + rs[xx] : buf[xx];
+                        const int64_t plane = (img * k + kc) * g.h * g.w, xb = tx * 4;
+                        const int64_t width = std::min<int64_t>(32, g.w - xb);
+                        for (int i = 0; i < 4; ++i) {
+                            const int64_t yy = ty * 4 + i;
+                            if (yy >= g.h) break;
+                            at6(tt[i][0], tt[i][1], tt[i][2], tt[i][3], tt[i][4], tt[i][5], o);
+                            for (int j = 0; j < 4; ++j) o[j] = _mm256_add_ps(o[j], bb);
+                            interleave(o, out);
+                            float* dst = y + plane + yy * g.w + xb;
+                            const float* rs = res ? res + plane + yy * g.w + xb : nullptr;
+                            if (width == 32) {
+                                for (int q = 0; q < 4; ++q) {
+                                    __m256 v = out[q];
+                                    if (rs) v = _mm256_add_ps(v, _mm256_loadu_ps(rs + 8 * q));
+                                    _mm256_storeu_ps(dst + 8 * q, v);
+                                }
+                            } else {
+                                alignas(32) float ob[32];
+                                for (int q = 0; q < 4; ++q) _mm256_store_ps(ob + 8 * q, out[q]);
+                                for (int64_t xx = 0; xx < width; ++xx) dst[xx] = rs ? ob[xx] + rs[xx] : ob[xx];
+                            }
+                        }
                     }
                 }
             }

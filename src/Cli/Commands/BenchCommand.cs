@@ -18,7 +18,9 @@ namespace Var.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    // var.md §7 "Speed": the official code on this machine kind, random-weight d16, 256², fp32.
+    // var.md §7 "Speed": the official code on the reference's machine of this kind (2 cores with AVX-512 and bf16 units),
+    // random-weight d16, 256², fp32. Machines of the kind without AVX-512 are slower: measure the official code on the
+    // machine itself with bench/official/official_bench.py and pass its JSON with --official.
     private const double OfficialB1 = 12.6;
     private const double OfficialB4 = 7.05;
 
@@ -32,13 +34,14 @@ internal static class BenchCommand
         var work = new Option<string?>("--work") { Description = "Folder for the random official-layout checkpoints (default: a temp folder, reused)." };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var modelName = new Option<string?>("--model") { Description = "Time a model folder (e.g. fmnist, with --batches 1,64) instead of the d16-shaped random official-layout model." };
+        var official = new Option<string?>("--official") { Description = "JSON printed by bench/official/official_bench.py on this machine: speedups are also reported against the official code timed here." };
         var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON.");
-        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelOptions.ApplyThreads(pr.GetValue(threads));
             var result = Run(pr.GetValue(depth), ModelOptions.ParseInts(pr.GetValue(batches)) ?? [1, 4], pr.GetValue(dtypes)!,
-                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work), pr.GetValue(modelName));
+                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work), pr.GetValue(modelName), pr.GetValue(official));
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
@@ -47,8 +50,9 @@ internal static class BenchCommand
 
     private static void Log(string message) => Console.Error.WriteLine($"[bench] {message}");
 
-    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir, string? modelName)
+    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir, string? modelName, string? officialFile)
     {
+        var officialHere = officialFile is null ? null : ReadOfficial(officialFile);
         var result = new JsonObject
         {
             ["machine"] = new JsonObject
@@ -150,8 +154,40 @@ internal static class BenchCommand
             if (!double.IsNaN(official)) vs[$"speedup_{dtype}_batch{b}"] = Math.Round(official / s, 2);
         }
         result["vs_official"] = vs;
+        if (officialHere is not null)
+        {
+            var here = new JsonObject { ["file"] = Path.GetFullPath(officialFile!), ["official_fp32_s_per_image"] = officialHere.DeepClone() };
+            foreach (var ((dtype, b), s) in summary)
+                if (officialHere[$"batch{b}"] is JsonValue v) here[$"speedup_{dtype}_batch{b}"] = Math.Round(v.GetValue<double>() / s, 2);
+            result["vs_official_same_machine"] = here;
+        }
         result["model"] = new JsonObject { ["depth"] = depth, ["width"] = 64 * depth, ["heads"] = depth, ["vocab"] = 4096, ["image_size"] = 256, ["vae"] = "ch160 z32 v4096", ["files"] = new JsonArray(vaeFile, varFile) };
         return result;
+    }
+
+    /// <summary>Seconds per image by batch size from official_bench.py's JSON (keys b{B}_s_per_image and decode_*).</summary>
+    private static JsonObject ReadOfficial(string file)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(File.ReadAllText(file));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            throw new ArgumentException($"--official {file}: {e.Message}");
+        }
+        var times = new JsonObject();
+        if (node is JsonObject o)
+            foreach (var (key, value) in o)
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(key, @"^b(\d+)_s_per_image$");
+                if (m.Success && value is JsonValue v) times[$"batch{m.Groups[1].Value}"] = v.GetValue<double>();
+                else if (key.StartsWith("decode_", StringComparison.Ordinal) && value is JsonValue d && d.TryGetValue(out double seconds)) times[key] = seconds;
+            }
+        if (!times.Any(kv => kv.Key.StartsWith("batch", StringComparison.Ordinal)))
+            throw new ArgumentException($"--official {file}: no b<B>_s_per_image entries (expected the JSON printed by bench/official/official_bench.py)");
+        return times;
     }
 
     private static GenerativeModel LoadRandomPair(string vaeFile, string varFile, int depth, string dtype)

@@ -5,11 +5,12 @@ namespace Var.Model.Vqvae;
 
 /// <summary>
 /// The VQVAE's 3×3, stride-1, padding-1 convolutions with an inference fast path: Winograd F(4×4, 3×3) (Lavin &amp; Gray
-/// 2016) with the input and output transforms in a small native library (build/native/winograd.cpp) and the 36 batched
-/// matrix products in libtorch. It needs 4× fewer multiplications than direct convolution, which is what the 256² decoder
-/// spends its time on. Used only on the CPU in float32 without autograd, for layers with at least
-/// <see cref="MinChannels"/> input and output channels and <see cref="MinPixels"/> output pixels; everything else (and
-/// every CPU without AVX2 and FMA, or a build without the library) goes to libtorch's convolution. The result differs
+/// 2016), fused into one native AVX2 kernel (build/native/winograd.cpp, built into libvarnative.so). It needs 4× fewer
+/// multiplications than direct convolution, which is what the 256² decoder spends its time on (measured 2–2.4× faster
+/// than libtorch's oneDNN convolution per layer). Used only on the CPU in float32 without autograd, for layers with
+/// <see cref="MinChannels"/>–<see cref="MaxChannels"/> input and output channels and at least <see cref="MinPixels"/>
+/// output pixels; everything else (and every CPU without AVX2 and FMA, or a build without the library) goes to
+/// libtorch's convolution. The nearest-2× upsampling before a convolution and a residual addition after it are folded in. The result differs
 /// from direct convolution by rounding only (≈1e-6 relative, tested). Set <c>VAR_WINOGRAD=0</c> to turn it off.
 /// </summary>
 public static partial class Conv3x3
@@ -22,8 +23,11 @@ public static partial class Conv3x3
     /// <summary>Smallest output plane (H·W) the fast path takes.</summary>
     public const int MinPixels = 32 * 32;
 
-    /// <summary>Transformed-tile working set per chunk, in floats, sized to stay in the last-level cache.</summary>
-    private const long ChunkFloats = 3L << 20;
+    /// <summary>
+    /// Largest input and output channel count the fast path takes: the kernel streams all of U (36·K·C floats) once per
+    /// block of 16 tiles, which stops paying beyond a few MB (measured: 640 channels at 32² is 5× slower than libtorch).
+    /// </summary>
+    public const int MaxChannels = 320;
 
     private static readonly Lazy<bool> available = new(Probe);
 
@@ -71,7 +75,8 @@ public static partial class Conv3x3
         Enabled && Available && !is_grad_enabled()
         && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
         && x.dim() == 4 && weight.shape[2] == 3 && weight.shape[3] == 3
-        && weight.shape[0] >= MinChannels && weight.shape[1] >= MinChannels && outPixels >= MinPixels;
+        && weight.shape[0] >= MinChannels && weight.shape[1] >= MinChannels
+        && weight.shape[0] <= MaxChannels && weight.shape[1] <= MaxChannels && outPixels >= MinPixels;
 
     /// <summary>
     /// The Winograd convolution (always, whatever <see cref="Enabled"/> says; for tests and benchmarks): x (N, C, H, W)
@@ -92,20 +97,8 @@ public static partial class Conv3x3
         if (res is not null && !res.shape.SequenceEqual(new[] { n, k, h, w }))
             throw new ArgumentException($"residual shape [{string.Join(", ", res.shape)}] is not [{n}, {k}, {h}, {w}]");
         var y = empty([n, k, h, w], ScalarType.Float32, x.device);
-        Native.Tiles(hs, ws, upsample2x ? 1 : 0, out long th, out long tw);  // tw: tiles per row, padded to a multiple of 8
-        long tiles = n * th * tw;
-        // Whole tile rows per chunk, as many as keep 36·max(C, K)·T floats near ChunkFloats.
-        long rows = Math.Max(1, ChunkFloats / (36 * Math.Max(c, k) * tw));
-        int threads = Math.Max(1, get_num_threads());
-        for (long t0 = 0; t0 < tiles; t0 += rows * tw)
-        {
-            long t1 = Math.Min(tiles, t0 + rows * tw);
-            using var v = empty([36, c, t1 - t0], ScalarType.Float32, x.device);
-            Native.Input(Data(xc), n, c, hs, ws, upsample2x ? 1 : 0, t0, t1, Data(v), threads);
-            using var m = u.bmm(v);
-            Native.Output(Data(m), n, k, hs, ws, upsample2x ? 1 : 0, t0, t1,
-                b is null ? IntPtr.Zero : Data(b), res is null ? IntPtr.Zero : Data(res), Data(y), threads);
-        }
+        Native.Conv(Data(xc), n, c, hs, ws, upsample2x ? 1 : 0, Data(u), k,
+            b is null ? IntPtr.Zero : Data(b), res is null ? IntPtr.Zero : Data(res), Data(y), Math.Max(1, get_num_threads()));
         return y.MoveToOuterDisposeScope();
     }
 
@@ -142,11 +135,8 @@ public static partial class Conv3x3
         [LibraryImport(Library, EntryPoint = "var_wino_tiles")]
         public static partial void Tiles(long hs, long ws, int up, out long th, out long tw8);
 
-        [LibraryImport(Library, EntryPoint = "var_wino_input")]
-        public static partial void Input(IntPtr x, long n, long c, long hs, long ws, int up, long t0, long t1, IntPtr v, int threads);
-
-        [LibraryImport(Library, EntryPoint = "var_wino_output")]
-        public static partial void Output(IntPtr m, long n, long k, long hs, long ws, int up, long t0, long t1,
+        [LibraryImport(Library, EntryPoint = "var_wino_conv")]
+        public static partial void Conv(IntPtr x, long n, long c, long hs, long ws, int up, IntPtr u, long k,
             IntPtr bias, IntPtr residual, IntPtr y, int threads);
 
         // libLibTorchSharp's accessor of a tensor's first element (what TorchSharp's own data<T>() uses).

@@ -128,16 +128,17 @@ public static class TrainCommands
     {
         var runs = new Option<string>("--runs") { Description = "Folder of run folders", DefaultValueFactory = _ => "runs" };
         var output = new Option<string>("--out") { Description = "Model folder to write", DefaultValueFactory = _ => "weights/fmnist" };
+        var tokenizerRun = new Option<string>("--tokenizer-run") { Description = "Run of the tokenizer", DefaultValueFactory = _ => "tokenizer" };
         var varRun = new Option<string>("--var-run") { Description = "Run of the large VAR (stored as bfloat16)", DefaultValueFactory = _ => "var-large" };
         var refinerRun = new Option<string>("--refiner-run") { Description = "Run of the small refiner VAR", DefaultValueFactory = _ => "var-small" };
         var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json");
-        foreach (Option o in new Option[] { runs, output, varRun, refinerRun }) c.Options.Add(o);
+        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun }) c.Options.Add(o);
         c.SetAction(r =>
         {
             string dir = r.GetValue(runs)!;
             WeightsPublisher.Publish(r.GetValue(output)!, "fmnist",
             [
-                new PublishedComponent("vqvae", Path.Combine(dir, "tokenizer")),
+                new PublishedComponent("vqvae", Path.Combine(dir, r.GetValue(tokenizerRun)!)),
                 new PublishedComponent("var", Path.Combine(dir, r.GetValue(varRun)!), StoreBf16: true),
                 new PublishedComponent("refiner", Path.Combine(dir, r.GetValue(refinerRun)!)),
                 new PublishedComponent("reward", Path.Combine(dir, "reward")),
