@@ -12,7 +12,7 @@
 // Layouts (all float32, row-major):
 //   x    (N, C, Hs, Ws)        input; with `up` set the convolution sees the nearest-neighbour 2x upsampling of x,
 //                              (H, W) = (2 Hs, 2 Ws), without it being materialised; else (H, W) = (Hs, Ws)
-//   u    (36, K, C)            transformed weight, repacked here to (36, K/6, C, 6) for the kernel
+//   w    (K, C, 3, 3)          weight; U = G w G^T is computed here in the kernel's layout (36, K/6, C, 6)
 //   y    (N, K, H, W)          output
 //   res  (N, K, H, W) or null  added to the output (a residual connection), after the bias
 // Tiles are numbered t = (n·TH + ty)·TW8 + tx with TH = ceil(H/4) rows of TW8 = 8·ceil(ceil(W/4)/8) tiles: every tile
@@ -138,18 +138,27 @@ void var_wino_tiles(int64_t hs, int64_t ws, int up, int64_t* th, int64_t* tw8) {
     *tw8 = g.tw8;
 }
 
-// The convolution y = conv(x) + bias (+ res) with u = G g G^T (36, K, C); threads splits the tile blocks.
-void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* u, int64_t k,
+// The convolution y = conv(x, w) + bias (+ res) for w (K, C, 3, 3); threads split the work.
+void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
                    const float* bias, const float* res, float* y, int threads) {
     const Geometry g(n, c, hs, ws, up);
+    // U = G w G^T per (k, c), written straight into the kernel's layout (36, K/6, C, 6); G of F(4x4, 3x3) for the
+    // points 0, ±1, ±2, ∞ (Lavin & Gray 2016).
+    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
     const int64_t kb_count = (k + 5) / 6;
     std::vector<float> packed((size_t)36 * kb_count * c * 6, 0.0f);
-    parallel_for(36, threads, [&](int64_t x0, int64_t x1) {
-        for (int64_t xi = x0; xi < x1; ++xi)
-            for (int64_t kc = 0; kc < k; ++kc) {
-                const float* src = u + (xi * k + kc) * c;
-                float* dst = packed.data() + ((xi * kb_count + kc / 6) * c) * 6 + kc % 6;
-                for (int64_t ch = 0; ch < c; ++ch) dst[ch * 6] = src[ch];
+    parallel_for(k, threads, [&](int64_t k0, int64_t k1) {
+        for (int64_t kc = k0; kc < k1; ++kc)
+            for (int64_t ch = 0; ch < c; ++ch) {
+                const float* gw = w + (kc * c + ch) * 9;
+                double t[6][3];
+                for (int i = 0; i < 6; ++i)
+                    for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * gw[j] + G[i][1] * gw[3 + j] + G[i][2] * gw[6 + j];
+                for (int i = 0; i < 6; ++i)
+                    for (int j = 0; j < 6; ++j)
+                        packed[(((int64_t)(i * 6 + j) * kb_count + kc / 6) * c + ch) * 6 + kc % 6] =
+                            (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
             }
     });
     const int64_t groups = g.n * g.th * g.tw8 / 8, blocks = (groups + 1) / 2;

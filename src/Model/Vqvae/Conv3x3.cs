@@ -31,17 +31,6 @@ public static partial class Conv3x3
 
     private static readonly Lazy<bool> available = new(Probe);
 
-    // G of F(4×4, 3×3) for the interpolation points 0, ±1, ±2, ∞ (Lavin & Gray 2016, §4.2).
-    private static readonly float[] g =
-    [
-        1f / 4, 0, 0,
-        -1f / 6, -1f / 6, -1f / 6,
-        -1f / 6, 1f / 6, -1f / 6,
-        1f / 24, 1f / 12, 1f / 6,
-        1f / 24, -1f / 12, 1f / 6,
-        0, 0, 1,
-    ];
-
     /// <summary>Whether the fast path is enabled (default: on where the CPU and the native library allow it).</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("VAR_WINOGRAD") != "0";
 
@@ -86,28 +75,22 @@ public static partial class Conv3x3
     {
         if (!Available) throw new PlatformNotSupportedException("the Winograd convolution needs x86-64 with AVX2 and FMA and libvarnative.so");
         long n = x.shape[0], c = x.shape[1], hs = x.shape[2], ws = x.shape[3], k = weight.shape[0];
-        if (weight.shape[1] != c) throw new ArgumentException($"weight has {weight.shape[1]} input channels, x has {c}");
+        if (weight.shape[1] != c || weight.shape[2] != 3 || weight.shape[3] != 3 || weight.dtype != ScalarType.Float32)
+            throw new ArgumentException($"weight [{string.Join(", ", weight.shape)}] {weight.dtype} is not float32 [K, {c}, 3, 3]");
+        if (x.dtype != ScalarType.Float32 || x.device_type != DeviceType.CPU) throw new ArgumentException("x must be float32 on the CPU");
         long h = upsample2x ? 2 * hs : hs, w = upsample2x ? 2 * ws : ws;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var xc = x.contiguous();
-        var u = TransformWeight(weight);
+        var wc = weight.contiguous();
         var b = bias?.contiguous();
         var res = residual?.contiguous();
         if (res is not null && !res.shape.SequenceEqual(new[] { n, k, h, w }))
             throw new ArgumentException($"residual shape [{string.Join(", ", res.shape)}] is not [{n}, {k}, {h}, {w}]");
         var y = empty([n, k, h, w], ScalarType.Float32, x.device);
-        Native.Conv(Data(xc), n, c, hs, ws, upsample2x ? 1 : 0, Data(u), k,
+        Native.Conv(Data(xc), n, c, hs, ws, upsample2x ? 1 : 0, Data(wc), k,
             b is null ? IntPtr.Zero : Data(b), res is null ? IntPtr.Zero : Data(res), Data(y), Math.Max(1, get_num_threads()));
         return y.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>U = G g Gᵀ for every (k, c), laid out (36, K, C) for the batched product.</summary>
-    private static Tensor TransformWeight(Tensor weight)
-    {
-        var gm = tensor(g, [6, 3], ScalarType.Float32, weight.device);
-        var u = gm.matmul(weight.to(ScalarType.Float32)).matmul(gm.t());   // (K, C, 6, 6)
-        return u.reshape(weight.shape[0], weight.shape[1], 36).permute(2, 0, 1).contiguous();
     }
 
     private static IntPtr Data(Tensor t) => Native.TensorData(t.Handle);
@@ -136,7 +119,7 @@ public static partial class Conv3x3
         public static partial void Tiles(long hs, long ws, int up, out long th, out long tw8);
 
         [LibraryImport(Library, EntryPoint = "var_wino_conv")]
-        public static partial void Conv(IntPtr x, long n, long c, long hs, long ws, int up, IntPtr u, long k,
+        public static partial void Conv(IntPtr x, long n, long c, long hs, long ws, int up, IntPtr weight, long k,
             IntPtr bias, IntPtr residual, IntPtr y, int threads);
 
         // libLibTorchSharp's accessor of a tensor's first element (what TorchSharp's own data<T>() uses).

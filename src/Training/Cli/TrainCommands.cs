@@ -131,8 +131,10 @@ public static class TrainCommands
         var tokenizerRun = new Option<string>("--tokenizer-run") { Description = "Run of the tokenizer", DefaultValueFactory = _ => "tokenizer" };
         var varRun = new Option<string>("--var-run") { Description = "Run of the large VAR (stored as bfloat16)", DefaultValueFactory = _ => "var-large" };
         var refinerRun = new Option<string>("--refiner-run") { Description = "Run of the small refiner VAR", DefaultValueFactory = _ => "var-small" };
+        var rewardRun = new Option<string>("--reward-run") { Description = "Run of the reward classifier", DefaultValueFactory = _ => "reward" };
+        var judgeRun = new Option<string>("--judge-run") { Description = "Run of the judge classifier", DefaultValueFactory = _ => "judge" };
         var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json");
-        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun }) c.Options.Add(o);
+        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun }) c.Options.Add(o);
         c.SetAction(r =>
         {
             string dir = r.GetValue(runs)!;
@@ -141,8 +143,8 @@ public static class TrainCommands
                 new PublishedComponent("vqvae", Path.Combine(dir, r.GetValue(tokenizerRun)!)),
                 new PublishedComponent("var", Path.Combine(dir, r.GetValue(varRun)!), StoreBf16: true),
                 new PublishedComponent("refiner", Path.Combine(dir, r.GetValue(refinerRun)!)),
-                new PublishedComponent("reward", Path.Combine(dir, "reward")),
-                new PublishedComponent("judge", Path.Combine(dir, "judge")),
+                new PublishedComponent("reward", Path.Combine(dir, r.GetValue(rewardRun)!)),
+                new PublishedComponent("judge", Path.Combine(dir, r.GetValue(judgeRun)!)),
             ], Console.WriteLine);
             return 0;
         });
