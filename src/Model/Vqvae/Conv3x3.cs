@@ -10,8 +10,9 @@ namespace Var.Model.Vqvae;
 /// than libtorch's oneDNN convolution per layer). Used only on the CPU in float32 without autograd, for layers with
 /// <see cref="MinChannels"/>–<see cref="MaxChannels"/> input and output channels and at least <see cref="MinPixels"/>
 /// output pixels; everything else (and every CPU without AVX2 and FMA, or a build without the library) goes to
-/// libtorch's convolution. The nearest-2× upsampling before a convolution and a residual addition after it are folded in. The result differs
-/// from direct convolution by rounding only (≈1e-6 relative, tested). Set <c>VAR_WINOGRAD=0</c> to turn it off.
+/// libtorch's convolution. The nearest-2× upsampling before a convolution and a residual addition after it are folded in.
+/// The result differs from direct convolution by rounding only (below 2e-5 of the output's scale, tested). Set
+/// <c>VAR_WINOGRAD=0</c> to turn it off.
 /// </summary>
 public static partial class Conv3x3
 {
@@ -39,7 +40,8 @@ public static partial class Conv3x3
 
     /// <summary>
     /// <paramref name="conv"/>(x), or <paramref name="conv"/>(nearest-2×-upsampled x) when <paramref name="upsample2x"/>,
-    /// plus <paramref name="residual"/> when given (shape of the output).
+    /// plus <paramref name="residual"/> when given (shape of the output). <paramref name="conv"/> must be a 3×3, stride-1,
+    /// padding-1, ungrouped convolution, as every caller in the VQVAE builds it.
     /// </summary>
     public static Tensor Forward(Conv2d conv, Tensor x, bool upsample2x = false, Tensor? residual = null)
     {
