@@ -161,6 +161,13 @@ void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws,
                             (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
             }
     });
+    // Image, tile row and tile column of tile t.
+    auto locate = [&g](int64_t t, int64_t& img, int64_t& ty, int64_t& tx) {
+        const int64_t per_image = g.th * g.tw8, rem = t % per_image;
+        img = t / per_image;
+        ty = rem / g.tw8;
+        tx = rem % g.tw8;
+    };
     const int64_t groups = g.n * g.th * g.tw8 / 8, blocks = (groups + 1) / 2;
     parallel_for(blocks, threads, [&](int64_t b0, int64_t b1) {
         std::vector<float> vb_store((size_t)36 * c * 16 + 8);
@@ -177,7 +184,8 @@ void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws,
                     continue;
                 }
                 const int64_t t = (blk * 2 + gi) * 8;
-                const int64_t img = t / (g.th * g.tw8), rem = t % (g.th * g.tw8), ty = rem / g.tw8, tx = rem % g.tw8;
+                int64_t img, ty, tx;
+                locate(t, img, ty, tx);
                 for (int64_t ch = 0; ch < c; ++ch) {
                     const float* plane = x + (img * g.c + ch) * g.hs * g.ws;
                     for (int i = 0; i < 6; ++i) deinterleave(input_row(g, plane, ty * 4 - 1 + i, tx * 4 - 1, buf), d[i]);
@@ -226,7 +234,8 @@ void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws,
                     const __m256 bb = _mm256_set1_ps(bias ? bias[kc] : 0.0f);
                     for (int gi = 0; gi < ngroups; ++gi) {
                         const int64_t t = (blk * 2 + gi) * 8;
-                        const int64_t img = t / (g.th * g.tw8), rem = t % (g.th * g.tw8), ty = rem / g.tw8, tx = rem % g.tw8;
+                        int64_t img, ty, tx;
+                locate(t, img, ty, tx);
                         if (tx >= g.tw) continue;
                         __m256 mm[6][6], tt[4][6], o[4], out[4];
                         for (int xi = 0; xi < 36; ++xi) mm[xi / 6][xi % 6] = _mm256_load_ps(mk[xi][row] + 8 * gi);

@@ -1,3 +1,4 @@
+using Var.Decoding.Imaging;
 using Var.Decoding.Sampling;
 using Var.Model.Checkpoints;
 using Var.Model.Transformer;
@@ -69,7 +70,7 @@ public class ShippedWeightsTests
         var settings = new SamplingSettings { Cfg = model.Sampling.Cfg, TopK = model.Sampling.TopK, TopP = model.Sampling.TopP };
         var requests = Enumerable.Range(0, 10).SelectMany(c => Enumerable.Range(0, 3).Select(i => new SampleRequest(c, 100 * c + i, settings))).ToList();
         var images = new VarSampler(model).Generate(requests);
-        var batch = stack(images.Select(img => tensor(img!.Rgb.Select(b => b / 127.5f - 1f).ToArray(), [32, 32, 3]).permute(2, 0, 1)).ToArray());
+        var batch = ImageCodec.ToTensor(images.Select(img => img!.Rgb).ToList(), model.ImageSize, CPU);
         Tensor predicted;
         using (no_grad()) predicted = judge.forward(batch).argmax(1);
         var correct = new int[10];
