@@ -1,10 +1,11 @@
+using Var.Model;
 using System.Diagnostics;
 using Var.Decoding.Sampling;
 using Var.Model.Checkpoints;
 
 namespace Var.Bench.Service;
 
-/// <summary>The engine alone: <see cref="VarSampler"/> at a fixed batch, no server, in this process.</summary>
+/// <summary>The engine alone: <see cref="ImageGenerator"/> at a fixed batch, no server, in this process.</summary>
 internal static class EngineBench
 {
     /// <summary>Images per second at <paramref name="batch"/>, timed over at least <paramref name="seconds"/> after a warm-up batch.</summary>
@@ -12,7 +13,7 @@ internal static class EngineBench
     {
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         using var loaded = ModelLoader.Load(new ModelSource { Model = Path.Combine(model.ModelsFolder, model.Name) });
-        var sampler = new VarSampler(loaded);
+        var sampler = new ImageGenerator(loaded);
         var settings = new SamplingSettings { Cfg = loaded.Sampling.Cfg, TopK = loaded.Sampling.TopK, TopP = loaded.Sampling.TopP };
         long seed = 0;
         List<SampleRequest> Next() => Enumerable.Range(0, batch).Select(i => new SampleRequest(i % loaded.Classes.Count, seed++, settings)).ToList();

@@ -10,7 +10,7 @@ internal static class TinyModels
 {
     public static readonly int[] PatchNums = [1, 2, 3, 4];
 
-    public static GenerativeModel Create(int seed = 0, string dtype = "float32")
+    public static ModelBundle Create(int seed = 0, string dtype = "float32")
     {
         manual_seed(seed);
         var vq = new VqvaeConfig
@@ -26,7 +26,7 @@ internal static class TinyModels
         var var = new VarTransformer(vc);
         // Strong modulation and head so that logits are far from uniform.
         var.InitWeights(Math.Sqrt(1.0 / 3 / vc.EmbedDim), initAdaln: 0.5, initAdalnGamma: 1.0, initHead: 3.0);
-        return new GenerativeModel("tiny", vae, var, ClassCatalog.Unnamed(5), CPU,
+        return new ModelBundle("tiny", vae, var, ClassCatalog.Unnamed(5), CPU,
             dtype == "float32" ? ScalarType.Float32 : ScalarType.BFloat16);
     }
 }

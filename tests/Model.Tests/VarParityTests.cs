@@ -83,19 +83,19 @@ public class VarParityTests
         using var noGrad = no_grad();
         var e = expected.Tensors;
         var labels = e["labels"];
-        AssertClose(e[$"{prefix}.logits_teacher"], model.Forward(labels, e["vae.var_input"]), $"{prefix}.logits_teacher");
+        AssertClose(e[$"{prefix}.logits_teacher"], model.forward(labels, e["vae.var_input"]), $"{prefix}.logits_teacher");
 
         // KV-cached inference with the fixture's tokens fed forward, CFG 1.5 (manifest notes).
         long b = labels.shape[0];
         int sn = model.Config.NumScales;
         var cond = model.ClassEmbedding(cat(new[] { labels, full(b, model.Config.NullClass, dtype: ScalarType.Int64) }, 0));
         var mods = model.BlockModulations(cond);
-        model.EnableKvCache();
+        using var cache = model.NewCache();
         var x = model.StartInput(cond);
         var fHat = zeros(b, vae.Config.ZChannels, 4, 4);
         for (int si = 0; si < sn; si++)
         {
-            var logits = model.CachedStep(x, mods, cond);
+            var logits = model.CachedStep(x, mods, cond, cache);
             double t = 1.5 * si / (sn - 1);
             var guided = logits[..(int)b] * (1 + t) - logits[(int)b..] * t;
             AssertClose(e[$"{prefix}.cached_logits_cond.{si}"], logits[..(int)b], $"{prefix}.cached_logits_cond.{si}");
@@ -104,7 +104,6 @@ public class VarParityTests
             if (si < sn - 1)
                 x = model.ScaleInput(vae.Quantizer.DownToScale(fHat, si + 1), si + 1).repeat(2, 1, 1);
         }
-        model.DisableKvCache();
         AssertClose(e[$"{prefix}.final_image01"], vae.FHatToImage(fHat).add(1).div(2), $"{prefix}.final_image01");
     }
 

@@ -17,7 +17,7 @@ public sealed class HealthTests
     {
         private readonly FolderModelProvider inner = new(options);
 
-        public GenerativeModel Load(string name)
+        public ModelBundle Load(string name)
         {
             gate.Wait(TimeSpan.FromSeconds(60));
             return inner.Load(name);

@@ -1,3 +1,4 @@
+using Var.Model;
 using Var.Model.Checkpoints;
 using Var.Model.Classes;
 using Var.Model.Transformer;
@@ -61,7 +62,7 @@ public sealed class TinyModelFolder : IDisposable
             Description = "random weights for tests",
             ImageSize = vq.ImageSize,
             Classes = Enumerable.Range(0, catalog.Count).Select(i => string.Join(", ", catalog.SynonymsOf(i))).ToList(),
-            Sampling = new SamplingDefaults { Cfg = 2.0, TopK = 20, TopP = 0.9 },
+            Sampling = new SamplingSettings { Cfg = 2.0, TopK = 20, TopP = 0.9 },
             Components =
             {
                 ["vqvae"] = new ComponentEntry { Kind = "vqvae", File = "vqvae.safetensors", Config = ComponentEntry.ConfigFrom(vq) },

@@ -1,3 +1,4 @@
+using Var.Model.Classifiers;
 using Var.Model.Transformer;
 using Var.Training.Classifiers;
 using Var.Training.Generator;

@@ -1,3 +1,5 @@
+using Var.Model.Classifiers;
+using Var.Model;
 using Var.Decoding.Imaging;
 using Var.Decoding.Sampling;
 using Var.Model.Checkpoints;
@@ -49,7 +51,7 @@ public class ShippedWeightsTests
         Skip.IfNot(FashionMnist.IsAvailable(), "Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)");
         var manifest = ModelManifest.Read(Path.Combine(folder!, ModelManifest.FileName));
         Skip.IfNot(manifest.Components.ContainsKey("judge"), "no judge shipped yet");
-        using var judge = Evaluator.LoadClassifier(folder!, "judge");
+        using var judge = ModelLoader.LoadClassifier(folder!, "judge");
         var test = FashionMnist.Load("test");
         double accuracy = ClassifierTrainer.Accuracy(judge, test, test.BalancedSubset(100, seed: 0));
         Assert.True(accuracy >= 0.85, $"judge accuracy {accuracy:P1}");
@@ -66,10 +68,10 @@ public class ShippedWeightsTests
         Skip.IfNot(manifest.Components.ContainsKey("judge"), "no judge shipped yet");
         using var scope = NewDisposeScope();
         using var model = ModelLoader.Load(new ModelSource { Model = folder });
-        using var judge = Evaluator.LoadClassifier(folder!, "judge");
-        var settings = new SamplingSettings { Cfg = model.Sampling.Cfg, TopK = model.Sampling.TopK, TopP = model.Sampling.TopP };
+        using var judge = ModelLoader.LoadClassifier(folder!, "judge");
+        var settings = model.Sampling;
         var requests = Enumerable.Range(0, 10).SelectMany(c => Enumerable.Range(0, 3).Select(i => new SampleRequest(c, 100 * c + i, settings))).ToList();
-        var images = new VarSampler(model).Generate(requests);
+        var images = new ImageGenerator(model).Generate(requests);
         var batch = ImageCodec.ToTensor(images.Select(img => img!.Rgb).ToList(), model.ImageSize, CPU);
         Tensor predicted;
         using (no_grad()) predicted = judge.forward(batch).argmax(1);

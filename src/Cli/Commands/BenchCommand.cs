@@ -90,7 +90,7 @@ internal static class BenchCommand
                 ? ModelLoader.Load(new ModelSource { Model = modelName, DType = dtype })
                 : LoadRandomPair(vaeFile, varFile, depth, dtype);
             var var = model.Transformer;
-            var sampler = new VarSampler(model);
+            var sampler = new ImageGenerator(model);
             double flopsPerImage = TransformerFlopsPerImage(var.Config);
             foreach (int b in batches)
             {
@@ -190,13 +190,13 @@ internal static class BenchCommand
         return times;
     }
 
-    private static GenerativeModel LoadRandomPair(string vaeFile, string varFile, int depth, string dtype)
+    private static ModelBundle LoadRandomPair(string vaeFile, string varFile, int depth, string dtype)
     {
         var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
-        return new GenerativeModel($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype));
+        return new ModelBundle($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype));
     }
 
-    private static (double Total, double Transformer, double[] PerScale) Time(VarSampler sampler, IReadOnlyList<SampleRequest> requests)
+    private static (double Total, double Transformer, double[] PerScale) Time(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
     {
         var marks = new List<double>();
         var clock = Stopwatch.StartNew();
@@ -280,9 +280,9 @@ internal static class BenchCommand
             var idx = var.Config.PatchNums.Select(pn => randint(0, var.Config.VocabSize, new long[] { 1, pn * pn })).ToArray();
             var input = vae.Quantizer.TokensToVarInput(idx);
             var labels = tensor(new long[] { 3 });
-            var a = var.Forward(labels, input);
+            var a = var.forward(labels, input);
             var.to(ScalarType.BFloat16);
-            var b = var.Forward(labels, input);
+            var b = var.forward(labels, input);
             double maxAbs = a.abs().max().item<float>();
             double err = (a - b).abs().max().item<float>();
             double meanErr = (a - b).abs().mean().item<float>();

@@ -35,7 +35,7 @@ internal sealed class ModelOptions
         DType = pr.GetValue(DType) ?? "float32",
     };
 
-    public GenerativeModel Load(ParseResult pr)
+    public ModelBundle Load(ParseResult pr)
     {
         ApplyThreads(pr.GetValue(Threads));
         return ModelLoader.Load(Source(pr));
@@ -73,7 +73,7 @@ internal sealed class SamplingOptions
         foreach (var o in new Option[] { Cfg, TopK, TopP, MoreSmooth }) cmd.Options.Add(o);
     }
 
-    public SamplingSettings Settings(ParseResult pr, GenerativeModel model)
+    public SamplingSettings Settings(ParseResult pr, ModelBundle model)
     {
         var s = new SamplingSettings
         {

@@ -42,7 +42,7 @@ internal static class EvalCommand
             long baseSeed = pr.GetValue(seed);
             var requests = Enumerable.Range(0, classes).SelectMany(c => Enumerable.Range(0, n).Select(_ => c))
                 .Select((c, i) => new SampleRequest(c, baseSeed + i, settings)).ToList();
-            var sampler = new VarSampler(model);
+            var sampler = new ImageGenerator(model);
             var images = new List<GeneratedImage>();
             var clock = Stopwatch.StartNew();
             int bs = Math.Max(1, pr.GetValue(batch));

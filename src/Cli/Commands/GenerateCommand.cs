@@ -44,7 +44,7 @@ internal static class GenerateCommand
                 .Select((c, i) => new SampleRequest(c, baseSeed + i, settings)).ToList();
             var outDir = pr.GetValue(output)!;
             Directory.CreateDirectory(outDir);
-            var sampler = new VarSampler(model);
+            var sampler = new ImageGenerator(model);
             var all = new List<GeneratedImage>();
             var clock = Stopwatch.StartNew();
             using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);

@@ -14,6 +14,20 @@ public sealed class RowRandom : IDisposable
         generator = new Generator((ulong)seed, CPU);
     }
 
+    private RowRandom(Generator generator)
+    {
+        this.generator = generator;
+    }
+
+    /// <summary>A generator in the same state: it continues with exactly the draws this one would make next.</summary>
+    public RowRandom Clone()
+    {
+        var copy = new Generator(0, CPU);
+        using var state = generator.get_state();
+        copy.set_state(state);
+        return new RowRandom(copy);
+    }
+
     /// <summary>l uniforms in (0, 1] on the CPU, float64.</summary>
     public Tensor Uniforms(long l)
     {

@@ -10,7 +10,7 @@ public sealed record LikelihoodScore(double[] NllPerScale, double NllMean, int[]
 /// ones under the block-causal mask (var.md §2.6, class dropout off), and the cross-entropy of the true tokens is
 /// averaged per scale.
 /// </summary>
-public sealed class LikelihoodScorer(GenerativeModel model)
+public sealed class LikelihoodScorer(ModelBundle model)
 {
     /// <summary>Scores images (B, 3, H, W) in [−1, 1] under classes (one id per image).</summary>
     public IReadOnlyList<LikelihoodScore> Score(Tensor imagesBchw, IReadOnlyList<int> classIds)
@@ -30,7 +30,7 @@ public sealed class LikelihoodScorer(GenerativeModel model)
         var idx = model.Vqvae.ImageToTokens(images);
         var input = model.Vqvae.Quantizer.TokensToVarInput(idx);
         var labels = tensor(classIds.Select(c => (long)c).ToArray(), dtype: ScalarType.Int64, device: model.Device);
-        var logits = model.Transformer.Forward(labels, input);
+        var logits = model.Transformer.forward(labels, input);
         var target = cat(idx, 1);
         var nllBL = logits.log_softmax(-1).gather(-1, target.unsqueeze(-1)).squeeze(-1).neg().to(ScalarType.Float64).cpu();
         var ranges = model.Transformer.ScaleRanges;

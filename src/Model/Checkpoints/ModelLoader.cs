@@ -1,4 +1,5 @@
 using Var.Model.Classes;
+using Var.Model.Classifiers;
 using Var.Model.Transformer;
 using Var.Model.Vqvae;
 
@@ -16,8 +17,8 @@ public sealed record ModelSource
     /// <summary>Official VAR checkpoint (.pth or .safetensors).</summary>
     public string? VarFile { get; init; }
 
-    /// <summary>Which transformer of a model folder to use ("var" by default, e.g. "refiner").</summary>
-    public string Role { get; init; } = "var";
+    /// <summary>Which transformer of a model folder is the bundle's default ("var" by default, e.g. "refiner").</summary>
+    public string Role { get; init; } = ModelBundle.DefaultRole;
 
     /// <summary>Head-count override for checkpoints where it cannot be detected (plain attention).</summary>
     public int? NumHeads { get; init; }
@@ -32,7 +33,11 @@ public sealed record ModelSource
     public string DType { get; init; } = "float32";
 }
 
-/// <summary>The one checkpoint loader: official .pth pairs and the project's own model folders.</summary>
+/// <summary>
+/// The one checkpoint loader: official .pth pairs and the project's own model folders (model.json + safetensors), as a
+/// <see cref="ModelBundle"/> or component by component; every file loads strictly (first missing/unexpected key or shape
+/// named).
+/// </summary>
 public static class ModelLoader
 {
     /// <summary>Name of the model used when none is given.</summary>
@@ -57,27 +62,30 @@ public static class ModelLoader
         return null;
     }
 
-    /// <summary>Resolves a model name or folder path to the folder holding model.json.</summary>
-    public static string ResolveModelFolder(string nameOrPath)
+    /// <summary>
+    /// Resolves a model name or folder path to the folder holding model.json. Names are looked up in
+    /// <paramref name="weightsDirectory"/> when given, else in <see cref="WeightsDirectory"/>.
+    /// </summary>
+    public static string ResolveModelFolder(string nameOrPath, string? weightsDirectory = null)
     {
         if (Directory.Exists(nameOrPath) && File.Exists(Path.Combine(nameOrPath, ModelManifest.FileName))) return Path.GetFullPath(nameOrPath);
         if (File.Exists(nameOrPath) && Path.GetFileName(nameOrPath) == ModelManifest.FileName) return Path.GetDirectoryName(Path.GetFullPath(nameOrPath))!;
-        var weights = WeightsDirectory();
+        var weights = string.IsNullOrWhiteSpace(weightsDirectory) ? WeightsDirectory() : weightsDirectory;
         if (weights is not null)
         {
             var folder = Path.Combine(weights, nameOrPath);
             if (File.Exists(Path.Combine(folder, ModelManifest.FileName))) return folder;
         }
-        var known = ListModels();
-        throw new CheckpointException(nameOrPath, "no such model folder (a folder with model.json, or a name under weights/)" +
+        var known = ListModels(weights);
+        throw new CheckpointException(nameOrPath, "no such model folder (a folder with model.json, or a name under " + (weights ?? "weights/") + ")" +
             (known.Count > 0 ? $"; known models: {string.Join(", ", known)}" : weights is null ? "; no weights/ folder found (set VAR_WEIGHTS)" : ""));
     }
 
     /// <summary>Names of the model folders under weights/.</summary>
-    public static IReadOnlyList<string> ListModels()
+    public static IReadOnlyList<string> ListModels(string? weightsDirectory = null)
     {
-        var weights = WeightsDirectory();
-        if (weights is null) return [];
+        var weights = string.IsNullOrWhiteSpace(weightsDirectory) ? WeightsDirectory() : weightsDirectory;
+        if (weights is null || !Directory.Exists(weights)) return [];
         return Directory.EnumerateDirectories(weights)
             .Where(d => File.Exists(Path.Combine(d, ModelManifest.FileName)))
             .Select(Path.GetFileName).OfType<string>().OrderBy(n => n, StringComparer.Ordinal).ToList();
@@ -104,8 +112,12 @@ public static class ModelLoader
         _ => throw new ArgumentException($"unknown dtype '{text}' (use float32 or bfloat16)"),
     };
 
-    /// <summary>Loads the generator described by <paramref name="source"/>.</summary>
-    public static GenerativeModel Load(ModelSource source)
+    /// <summary>
+    /// Loads the bundle described by <paramref name="source"/>: an official pair (its transformer under the role "var"),
+    /// or a model folder with every transformer component and every classifier component except judges (roles starting
+    /// with "judge": evaluation only, out of every sampler's reach).
+    /// </summary>
+    public static ModelBundle Load(ModelSource source)
     {
         var device = ParseDevice(source.Device);
         var dtype = ParseDType(source.DType);
@@ -115,15 +127,27 @@ public static class ModelLoader
                 throw new ArgumentException("official checkpoints need both --vae and --var");
             var (vae, var) = LoadOfficialPair(source.VaeFile, source.VarFile, source.NumHeads, source.PatchNums);
             var catalog = OfficialCatalog(var.Config.NumClasses);
-            return new GenerativeModel(Path.GetFileNameWithoutExtension(source.VarFile), vae, var, catalog, device, dtype);
+            return new ModelBundle(Path.GetFileNameWithoutExtension(source.VarFile), vae, var, catalog, device, dtype);
         }
         var folder = ResolveModelFolder(source.Model ?? DefaultModel);
-        var manifest = ModelManifest.Read(Path.Combine(folder, ModelManifest.FileName));
+        var manifestPath = Path.Combine(folder, ModelManifest.FileName);
+        var manifest = ModelManifest.Read(manifestPath);
+        manifest.Component(source.Role, manifestPath);
         var vqvae = LoadVqvae(folder, manifest);
-        var transformer = LoadTransformer(folder, manifest, source.Role);
-        var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(transformer.Config.NumClasses);
-        return new GenerativeModel(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformer, classes, device, dtype, manifest.Sampling);
+        var transformers = manifest.Components.Where(c => c.Value.Kind == "var")
+            .ToDictionary(c => c.Key, c => LoadTransformer(folder, manifest, c.Key), StringComparer.Ordinal);
+        var classifiers = manifest.Components.Where(c => c.Value.Kind == "classifier" && !IsJudge(c.Key))
+            .ToDictionary(c => c.Key, c => LoadClassifier(folder, c.Key), StringComparer.Ordinal);
+        var numClasses = transformers.TryGetValue(source.Role, out var main)
+            ? main.Config.NumClasses
+            : throw new CheckpointException(manifestPath, $"component '{source.Role}' is not a transformer");
+        var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(numClasses);
+        return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
+            classifiers, classes, device, dtype, manifest.Sampling);
     }
+
+    /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>
+    public static bool IsJudge(string role) => role.StartsWith("judge", StringComparison.Ordinal);
 
     /// <summary>Loads an official VQVAE + VAR pair with configurations detected from the files.</summary>
     public static (MultiScaleVqvae Vae, VarTransformer Var) LoadOfficialPair(string vaeFile, string varFile, int? numHeads = null, int[]? patchNums = null)
@@ -154,15 +178,30 @@ public static class ModelLoader
     /// <summary>Loads the "vqvae" component of a model folder.</summary>
     public static MultiScaleVqvae LoadVqvae(string folder, ModelManifest manifest)
     {
-        var path = Path.Combine(folder, ModelManifest.FileName);
-        var entry = manifest.Component("vqvae", path);
-        var config = entry.ConfigAs<VqvaeConfig>();
-        var file = Path.Combine(folder, entry.File);
+        var entry = manifest.Component("vqvae", Path.Combine(folder, ModelManifest.FileName));
+        return LoadVqvae(entry.ConfigAs<VqvaeConfig>(), Path.Combine(folder, entry.File));
+    }
+
+    /// <summary>Loads a VQVAE of a known configuration from a weights file (a model folder's or a training run's).</summary>
+    public static MultiScaleVqvae LoadVqvae(VqvaeConfig config, string file)
+    {
         var vae = Build(() => new MultiScaleVqvae(config), file);
         using var sd = StateDict.Read(file);
         sd.LoadInto(vae, tolerated: ToleratedVaeKeys);
         vae.eval();
         return vae;
+    }
+
+    /// <summary>Loads a classifier component ("reward", "judge", …) of a model folder.</summary>
+    public static ImageClassifier LoadClassifier(string folder, string role)
+    {
+        string manifestPath = Path.Combine(folder, ModelManifest.FileName);
+        var entry = ModelManifest.Read(manifestPath).Component(role, manifestPath);
+        var file = Path.Combine(folder, entry.File);
+        var model = Build(() => new ImageClassifier(entry.ConfigAs<ClassifierConfig>()), file);
+        using (var sd = StateDict.Read(file)) sd.LoadInto(model);
+        model.eval();
+        return model;
     }
 
     /// <summary>Loads a transformer component (role "var", "refiner", …) of a model folder.</summary>

@@ -36,7 +36,7 @@ public sealed record ModelManifest
     public List<string> Classes { get; init; } = [];
 
     /// <summary>Recommended sampling settings for this model (null: the official defaults).</summary>
-    public SamplingDefaults? Sampling { get; init; }
+    public SamplingSettings? Sampling { get; init; }
 
     /// <summary>Components by role: "vqvae", "var" (the default generator), "refiner", "reward", "judge", …</summary>
     public Dictionary<string, ComponentEntry> Components { get; init; } = [];
@@ -62,45 +62,4 @@ public sealed record ModelManifest
     /// <summary>The component of a role, or a <see cref="CheckpointException"/> naming the manifest.</summary>
     public ComponentEntry Component(string role, string manifestPath) =>
         Components.TryGetValue(role, out var c) ? c : throw new CheckpointException(manifestPath, $"no component '{role}' (has: {string.Join(", ", Components.Keys)})");
-}
-
-/// <summary>Recommended sampling settings stored with a model (var.md §3 meanings).</summary>
-public sealed record SamplingDefaults
-{
-    /// <summary>Guidance at the last scale.</summary>
-    public double Cfg { get; init; } = 1.5;
-
-    /// <summary>Top-k (0 = off).</summary>
-    public int TopK { get; init; } = 900;
-
-    /// <summary>Top-p (0 = off).</summary>
-    public double TopP { get; init; } = 0.96;
-}
-
-/// <summary>One component of a model folder.</summary>
-public sealed record ComponentEntry
-{
-    /// <summary>"vqvae", "var" or "classifier".</summary>
-    public string Kind { get; init; } = "";
-
-    /// <summary>Safetensors file, relative to the model folder.</summary>
-    public string File { get; init; } = "";
-
-    /// <summary>Architecture (a <see cref="VqvaeConfig"/>, <see cref="VarConfig"/> or classifier config as JSON).</summary>
-    public JsonObject Config { get; init; } = [];
-
-    /// <summary>How it was made: command, steps, samples, wall time, seed, date.</summary>
-    public JsonObject? Provenance { get; init; }
-
-    /// <summary>Measured quality (PSNR, accuracy, Fréchet distance …).</summary>
-    public JsonObject? Quality { get; init; }
-
-    /// <summary>Parameter count.</summary>
-    public long? Parameters { get; init; }
-
-    /// <summary>The configuration as a typed record.</summary>
-    public T ConfigAs<T>() => Config.Deserialize<T>(ModelManifest.Json) ?? throw new JsonException("empty config");
-
-    /// <summary>A JSON object for a typed configuration.</summary>
-    public static JsonObject ConfigFrom<T>(T config) => JsonSerializer.SerializeToNode(config, ModelManifest.Json)!.AsObject();
 }

@@ -1,33 +1,10 @@
 namespace Var.Model.Transformer;
 
-/// <summary>Two-layer MLP with tanh-approximated GELU (var.md §2.5).</summary>
-public sealed class FeedForward : nn.Module<Tensor, Tensor>
-{
-    private readonly Linear fc1;
-    private readonly Linear fc2;
-
-    /// <summary>Builds C → hidden → C.</summary>
-    public FeedForward(int width, int hidden) : base("FFN")
-    {
-        fc1 = nn.Linear(width, hidden);
-        fc2 = nn.Linear(hidden, width);
-        RegisterComponents();
-    }
-
-    /// <inheritdoc />
-    public override Tensor forward(Tensor x)
-    {
-        using var h = fc1.forward(x);
-        using var a = nn.functional.gelu(h, GELU.Approximate.tanh);
-        return fc2.forward(a);
-    }
-}
-
 /// <summary>
 /// AdaLN self-attention block (var.md §2.5): the class condition modulates two non-affine LayerNorms with
 /// [γ1, γ2, scale1, scale2, shift1, shift2] = ada_lin(cond) (or ada_gss + a shared projection in the d36 variant).
 /// </summary>
-public sealed class AdaLnBlock : nn.Module
+public sealed class AdaLnBlock : nn.Module<Tensor, Tensor, Tensor?, Tensor>
 {
     private readonly SelfAttention attn;
     private readonly FeedForward ffn;
@@ -52,14 +29,8 @@ public sealed class AdaLnBlock : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>The block's attention layer.</summary>
-    public SelfAttention Attention => attn;
-
     /// <summary>The modulation projection (absent in the shared variant).</summary>
     internal Linear? AdaLinear => ada_lin is null ? null : (Linear)ada_lin[1];
-
-    /// <summary>Attention output projection, MLP output and q/k/v weights, for initialisation.</summary>
-    internal IEnumerable<(string Name, Tensor Weight)> NamedWeights() => named_parameters().Select(p => (p.name, (Tensor)p.parameter));
 
     /// <summary>
     /// Modulation (B, 1, 6, C) for a condition: cond (B, C) for the per-block variant, or the shared projection
@@ -72,14 +43,20 @@ public sealed class AdaLnBlock : nn.Module
         return m.view(-1, 1, 6, width);
     }
 
-    /// <summary>x (B, L, C) with modulation (B, 1, 6, C) → (B, L, C).</summary>
-    public Tensor Forward(Tensor x, Tensor modulation, Tensor? attnBias)
+    /// <summary>x (B, L, C) with modulation (B, 1, 6, C) → (B, L, C); <paramref name="attnBias"/> (1, 1, L, L) or null.</summary>
+    public override Tensor forward(Tensor x, Tensor modulation, Tensor? attnBias) => Run(x, modulation, attnBias, null);
+
+    /// <summary>Like <see cref="forward"/>, attending to (and appending to) this block's <paramref name="cache"/>.</summary>
+    internal Tensor CachedForward(Tensor x, Tensor modulation, Tensor? attnBias, KvCache cache) => Run(x, modulation, attnBias, cache);
+
+    private Tensor Run(Tensor x, Tensor modulation, Tensor? attnBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         var chunks = modulation.unbind(2);
         Tensor gamma1 = chunks[0], gamma2 = chunks[1], scale1 = chunks[2], scale2 = chunks[3], shift1 = chunks[4], shift2 = chunks[5];
         var ln1 = nn.functional.layer_norm(x, [width], eps: eps).mul(scale1.add(1)).add_(shift1);
-        var h = DropPath(attn.Forward(ln1, attnBias).mul_(gamma1));
+        var attended = cache is null ? attn.forward(ln1, attnBias) : attn.CachedForward(ln1, attnBias, cache);
+        var h = DropPath(attended.mul_(gamma1));
         x = x + h;
         var ln2 = nn.functional.layer_norm(x, [width], eps: eps).mul(scale2.add(1)).add_(shift2);
         x = x + DropPath(ffn.forward(ln2).mul_(gamma2));
@@ -92,33 +69,5 @@ public sealed class AdaLnBlock : nn.Module
         double keep = 1 - dropPath;
         var mask = empty(new long[] { h.shape[0], 1, 1 }, dtype: h.dtype, device: h.device).bernoulli_(keep).div_(keep);
         return h * mask;
-    }
-}
-
-/// <summary>Final AdaLN before the logits head: (scale, shift) = ada_lin(cond) (var.md §2.5).</summary>
-public sealed class AdaLnBeforeHead : nn.Module
-{
-    private readonly Sequential ada_lin;
-    private readonly int width;
-    private readonly double eps;
-
-    /// <summary>Builds the head normaliser.</summary>
-    public AdaLnBeforeHead(int width, double eps) : base("AdaLNBeforeHead")
-    {
-        this.width = width;
-        this.eps = eps;
-        ada_lin = nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(width, 2 * width)));
-        RegisterComponents();
-    }
-
-    /// <summary>The modulation projection.</summary>
-    internal Linear AdaLinear => (Linear)ada_lin[1];
-
-    /// <summary>x (B, L, C), cond (B, C) → LN(x)·(1+scale) + shift.</summary>
-    public Tensor Forward(Tensor x, Tensor cond)
-    {
-        using var scope = NewDisposeScope();
-        var ss = ada_lin.forward(cond).view(-1, 1, 2, width).unbind(2);
-        return nn.functional.layer_norm(x, [width], eps: eps).mul(ss[0].add(1)).add_(ss[1]).MoveToOuterDisposeScope();
     }
 }

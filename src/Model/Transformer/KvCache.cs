@@ -1,29 +1,17 @@
 namespace Var.Model.Transformer;
 
 /// <summary>
-/// Per-layer key/value cache for scale-by-scale inference. Keys and values live in preallocated (B, H, Lmax, d)
-/// buffers owned by the cache (detached from every dispose scope) and are freed on <see cref="Reset"/>.
+/// Key/value cache of one attention layer for one batch. Keys and values live in preallocated (B, H, Lmax, d) buffers
+/// owned by the cache (detached from every dispose scope) and are freed on <see cref="Dispose"/>.
 /// </summary>
-internal sealed class KvCache : IDisposable
+internal sealed class KvCache(long capacity) : IDisposable
 {
     private Tensor? keys;
     private Tensor? values;
     private long length;
-    private long capacity;
-
-    /// <summary>Whether appends are recorded.</summary>
-    public bool Enabled { get; private set; }
 
     /// <summary>Tokens cached so far.</summary>
     public long Length => length;
-
-    /// <summary>Starts caching up to <paramref name="capacity"/> tokens, dropping anything cached before.</summary>
-    public void Enable(long capacity)
-    {
-        Reset();
-        this.capacity = capacity;
-        Enabled = true;
-    }
 
     /// <summary>Appends k, v (B, H, l, d) and returns views of everything cached, (B, H, length, d).</summary>
     public (Tensor K, Tensor V) Append(Tensor k, Tensor v)
@@ -42,8 +30,8 @@ internal sealed class KvCache : IDisposable
         return (keys.narrow(2, 0, length), values.narrow(2, 0, length));
     }
 
-    /// <summary>Keeps only the batch rows in <paramref name="rows"/> (int64 indices), e.g. after a cancellation.</summary>
-    public void KeepRows(Tensor rows)
+    /// <summary>Replaces the batch by the rows <paramref name="rows"/> (int64 indices; repeats copy a row).</summary>
+    public void Gather(Tensor rows)
     {
         if (keys is null || values is null) return;
         var k = keys.index_select(0, rows).DetachFromDisposeScope();
@@ -54,16 +42,12 @@ internal sealed class KvCache : IDisposable
         values = v;
     }
 
-    /// <summary>Disables caching and frees the buffers.</summary>
-    public void Reset()
+    /// <inheritdoc />
+    public void Dispose()
     {
         keys?.Dispose();
         values?.Dispose();
         keys = values = null;
         length = 0;
-        Enabled = false;
     }
-
-    /// <inheritdoc />
-    public void Dispose() => Reset();
 }

@@ -2,9 +2,9 @@ namespace Var.Model.Transformer;
 
 /// <summary>
 /// Multi-head self-attention of a VAR block (var.md §2.4): fused qkv with q/v biases and a zero k bias, optional
-/// l2-normalised q/k with a learned per-head temperature, and an optional KV cache for scale-by-scale inference.
+/// l2-normalised q/k with a learned per-head temperature. The KV cache for scale-by-scale inference is passed in.
 /// </summary>
-public sealed class SelfAttention : nn.Module
+public sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor>
 {
     // VAR §2.4: the temperature exp(scale_mul) is clamped at 100 (ln 100).
     private const double MaxLogScale = 4.605170185988092;
@@ -17,7 +17,6 @@ public sealed class SelfAttention : nn.Module
     private readonly Linear proj;
     private readonly int heads;
     private readonly int headDim;
-    private readonly KvCache cache = new();
 
     /// <summary>Builds attention of width <paramref name="width"/> with <paramref name="heads"/> heads.</summary>
     public SelfAttention(int width, int heads, bool l2Norm) : base(nameof(SelfAttention))
@@ -34,14 +33,16 @@ public sealed class SelfAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>The KV cache of this layer.</summary>
-    internal KvCache Cache => cache;
+    /// <summary>x (B, L, C) → (B, L, C). <paramref name="attnBias"/> is an additive (1, 1, L, L) mask or null.</summary>
+    public override Tensor forward(Tensor x, Tensor? attnBias) => Attend(x, attnBias, null);
 
     /// <summary>
-    /// x (B, L, C) → (B, L, C). <paramref name="attnBias"/> is an additive (1, 1, L, L) mask or null. With the cache
-    /// enabled, the keys and values of x are appended to it and the queries attend to everything cached so far.
+    /// Like <see cref="forward"/>, but the keys and values of x are appended to <paramref name="cache"/> and the queries
+    /// attend to everything cached so far; <paramref name="attnBias"/> then spans (1, 1, L, cached length) or is null.
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor? attnBias)
+    internal Tensor CachedForward(Tensor x, Tensor? attnBias, KvCache cache) => Attend(x, attnBias, cache);
+
+    private Tensor Attend(Tensor x, Tensor? attnBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1], c = x.shape[2];
@@ -60,7 +61,7 @@ public sealed class SelfAttention : nn.Module
         {
             q = q.mul(0.25 / Math.Sqrt(headDim) * sdpaCompensation);
         }
-        if (cache.Enabled) (k, v) = cache.Append(k, v);
+        if (cache is not null) (k, v) = cache.Append(k, v);
         var o = nn.functional.scaled_dot_product_attention(q, k, v, attnBias?.to(q.dtype));
         var oBLC = o.transpose(1, 2).reshape(b, l, c);
         return proj.forward(oBLC).MoveToOuterDisposeScope();

@@ -4,7 +4,7 @@ namespace Var.Model.Transformer;
 /// The VAR next-scale transformer (var.md §2): class embedding as start token and AdaLN condition, level and absolute
 /// position embeddings, AdaLN blocks with a block-causal mask, and a final AdaLN + linear head over the codebook.
 /// </summary>
-public sealed class VarTransformer : nn.Module
+public sealed class VarTransformer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Parameter pos_start;
     private readonly Parameter pos_1LC;
@@ -133,7 +133,7 @@ public sealed class VarTransformer : nn.Module
     /// Teacher-forced forward (var.md §2.6) with no class dropout: labels (B,) int64 and the teacher-forcing input
     /// xBLCv (B, L − pn₀², Cvae) → logits (B, L, V) float32, under the block-causal mask.
     /// </summary>
-    public Tensor Forward(Tensor labelB, Tensor xBLCv)
+    public override Tensor forward(Tensor labelB, Tensor xBLCv)
     {
         using var scope = NewDisposeScope();
         long b = labelB.shape[0];
@@ -144,7 +144,7 @@ public sealed class VarTransformer : nn.Module
         x = x + LevelPositions(0, Config.TotalTokens);
         var mods = BlockModulations(cond);
         var bias = attn_bias_for_masking.to(x.dtype);
-        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, mods[i], bias);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].forward(x, mods[i], bias);
         return Logits(x, cond).MoveToOuterDisposeScope();
     }
 
@@ -174,38 +174,48 @@ public sealed class VarTransformer : nn.Module
         return (x + LevelPositions(begin, end)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Enables the KV cache of every block for up to the full sequence, dropping what was cached.</summary>
-    public void EnableKvCache()
-    {
-        foreach (var b in blocks) b.Attention.Cache.Enable(Config.TotalTokens);
-    }
-
-    /// <summary>Disables and frees every block's KV cache.</summary>
-    public void DisableKvCache()
-    {
-        foreach (var b in blocks) b.Attention.Cache.Reset();
-    }
-
-    /// <summary>Keeps only the given batch rows (int64 indices) in every KV cache.</summary>
-    public void KeepCachedRows(Tensor rows)
-    {
-        foreach (var b in blocks) b.Attention.Cache.KeepRows(rows);
-    }
+    /// <summary>An empty KV cache for this transformer, for up to the full sequence.</summary>
+    public TransformerCache NewCache() => new(blocks.Count, Config.TotalTokens);
 
     /// <summary>
     /// One cached step: x (B, l, C) of the current scale, modulations from <see cref="BlockModulations"/> and cond
-    /// (B, C) → logits (B, l, V) float32. The block KV caches must be enabled.
+    /// (B, C) → logits (B, l, V) float32. The tokens of x attend to everything in <paramref name="cache"/> and to each
+    /// other, and are appended to it.
     /// </summary>
-    public Tensor CachedStep(Tensor x, Tensor[] mods, Tensor cond)
+    public Tensor CachedStep(Tensor x, Tensor[] mods, Tensor cond, TransformerCache cache)
     {
         using var scope = NewDisposeScope();
-        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, mods[i], null);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].CachedForward(x, mods[i], null, cache.Layer(i));
         return Logits(x, cond).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Prefill (CoDe §2.4 step 2): one block-causal pass over scales 0…<paramref name="lastScale"/> that fills the
+    /// empty <paramref name="cache"/> with this transformer's keys and values of all those positions. cond (B, C) and
+    /// mods as for <see cref="CachedStep"/>; xBLCv (B, P − pn₀², Cvae) holds the token-map inputs of scales
+    /// 1…<paramref name="lastScale"/> (P = end of that scale). Returns the logits of the last scale's tokens (B, l, V)
+    /// float32: the same as cached steps over the same inputs.
+    /// </summary>
+    public Tensor Prefill(Tensor cond, Tensor[] mods, Tensor xBLCv, int lastScale, TransformerCache cache)
+    {
+        if (cache.Length != 0) throw new ArgumentException("prefill needs an empty cache", nameof(cache));
+        using var scope = NewDisposeScope();
+        var (begin, end) = ScaleRanges[lastScale];
+        int first = Config.PatchNums[0] * Config.PatchNums[0];
+        var x = StartInput(cond);
+        if (end > first)
+        {
+            var rest = word_embed.forward(xBLCv.to(word_embed.weight!.dtype)) + LevelPositions(first, end);
+            x = cat(new[] { x, rest }, 1);
+        }
+        var bias = attn_bias_for_masking.narrow(2, 0, end).narrow(3, 0, end).to(x.dtype);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].CachedForward(x, mods[i], bias, cache.Layer(i));
+        return Logits(x.narrow(1, begin, end - begin), cond).MoveToOuterDisposeScope();
     }
 
     private Tensor Logits(Tensor x, Tensor cond)
     {
-        using var h = head_nm.Forward(x, cond);
+        using var h = head_nm.forward(x, cond);
         using var logits = head.forward(h);
         return logits.to(ScalarType.Float32);
     }

@@ -6,5 +6,5 @@ namespace Var.Service.Models;
 public interface IModelProvider
 {
     /// <summary>Loads model <paramref name="name"/> (a name under the models folder or a folder path) on the configured device.</summary>
-    GenerativeModel Load(string name);
+    ModelBundle Load(string name);
 }

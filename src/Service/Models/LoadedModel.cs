@@ -1,23 +1,21 @@
-using Var.Decoding.Sampling;
 using Var.Model;
 
 namespace Var.Service.Models;
 
-/// <summary>A model held by the scheduler, with its sampler and the facts requests are validated against.</summary>
+/// <summary>A model held by the scheduler, with the facts requests are validated against.</summary>
 public sealed class LoadedModel
 {
     /// <summary>Wraps a loaded model under the name requests use.</summary>
-    public LoadedModel(string name, GenerativeModel model)
+    public LoadedModel(string name, ModelBundle model)
     {
         Name = name;
         Model = model;
-        Sampler = new VarSampler(model);
         var config = model.Transformer.Config;
         ImageSize = model.ImageSize;
         PatchNums = config.PatchNums.ToArray();
         ClassNames = model.Classes.Names;
         ClassSynonyms = Enumerable.Range(0, model.Classes.Count).Select(i => model.Classes.SynonymsOf(i)).ToArray();
-        Defaults = new SamplingSettings { Cfg = model.Sampling.Cfg, TopK = model.Sampling.TopK, TopP = model.Sampling.TopP };
+        Defaults = model.Sampling with { MoreSmooth = false };
         DType = model.ComputeType.ToString().ToLowerInvariant();
         Device = model.Device.ToString().ToLowerInvariant();
     }
@@ -26,10 +24,7 @@ public sealed class LoadedModel
     public string Name { get; }
 
     /// <summary>The model; touch it only on the scheduler's torch thread.</summary>
-    public GenerativeModel Model { get; }
-
-    /// <summary>Its VAR sampler; use it only on the scheduler's torch thread.</summary>
-    public VarSampler Sampler { get; }
+    public ModelBundle Model { get; }
 
     /// <summary>Side of the square images.</summary>
     public int ImageSize { get; }

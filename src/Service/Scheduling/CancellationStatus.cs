@@ -1,8 +1,6 @@
-using Grpc.Core;
-
 namespace Var.Service.Scheduling;
 
-/// <summary>The status of a call whose cancellation token fired: DEADLINE_EXCEEDED when its deadline is (about) due, else CANCELLED.</summary>
+/// <summary>The error of a call whose cancellation token fired: deadline exceeded when its deadline is (about) due, else cancelled.</summary>
 public static class CancellationStatus
 {
     // The server's deadline timer and DateTime.UtcNow are different clocks; a token fired by the deadline may be
@@ -10,7 +8,7 @@ public static class CancellationStatus
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The error for a cancelled call with <paramref name="deadline"/> (DateTime.MaxValue = none).</summary>
-    public static RpcException For(DateTime deadline) => deadline != DateTime.MaxValue && deadline - DateTime.UtcNow <= ClockSlack
-        ? new RpcException(new Status(StatusCode.DeadlineExceeded, "the deadline passed before the images were ready"))
-        : new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
+    public static SchedulingException For(DateTime deadline) => deadline != DateTime.MaxValue && deadline - DateTime.UtcNow <= ClockSlack
+        ? new SchedulingException(SchedulingError.DeadlineExceeded, "the deadline passed before the images were ready")
+        : new SchedulingException(SchedulingError.Cancelled, "the call was cancelled");
 }

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Var.Decoding.Imaging;
+using Var.Decoding.Decoders;
 using Var.Decoding.Sampling;
 using Var.Service.Hosting;
 using Var.Service.Metrics;
@@ -15,9 +14,11 @@ namespace Var.Service.Scheduling;
 
 /// <summary>
 /// Owns the loaded models and runs all torch work on one dedicated thread (dispose scopes are thread-local and a
-/// model's KV cache allows one generation at a time). Requests wait in a bounded queue of images; images of the same
-/// model are batched dynamically (settings and seeds are per row, so any requests may share a batch and an image does
-/// not depend on its batch-mates). A cancelled call's rows leave the running batch at the next scale.
+/// decoding session runs at a time). Requests wait in a bounded queue of images; images of the same model whose
+/// decoders give the same <see cref="IDecoder.BatchKey"/> are batched dynamically (settings and seeds are per row, so
+/// such requests may share a batch and an image does not depend on its batch-mates). The scheduler knows no decoder
+/// type: it runs whatever plan the batch's decoder makes. A cancelled call's rows leave the running batch at the next
+/// scale. Refusals and failures are <see cref="SchedulingException"/>s, mapped to status codes by the gRPC layer.
 /// </summary>
 public sealed class GenerationScheduler : BackgroundService
 {
@@ -88,14 +89,14 @@ public sealed class GenerationScheduler : BackgroundService
     public GenerationTicket? FindActive(string requestId) => active.GetValueOrDefault(requestId);
 
     /// <summary>
-    /// Queues a validated request. Throws <see cref="RpcException"/> UNAVAILABLE while loading or draining and
-    /// RESOURCE_EXHAUSTED when its images do not fit in the queue. The ticket's stream ends with CANCELLED (or
-    /// DEADLINE_EXCEEDED when <paramref name="deadline"/> is due) when <paramref name="call"/> fires.
+    /// Queues a validated request. Throws <see cref="SchedulingException"/> (unavailable while loading or draining,
+    /// queue full when its images do not fit). The ticket's stream ends with a cancelled (or deadline-exceeded when
+    /// <paramref name="deadline"/> is due) error when <paramref name="call"/> fires.
     /// </summary>
     public GenerationTicket Submit(GenerationPlan plan, CancellationToken call, DateTime deadline)
     {
-        if (state.IsDraining) throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down; retry on another instance"));
-        if (!state.IsReady) throw new RpcException(new Status(StatusCode.Unavailable, state.Failure ?? "the model is still loading; retry shortly"));
+        if (state.IsDraining) throw new SchedulingException(SchedulingError.Unavailable, "the server is shutting down; retry on another instance");
+        if (!state.IsReady) throw new SchedulingException(SchedulingError.Unavailable, state.Failure ?? "the model is still loading; retry shortly");
         var ticket = new GenerationTicket(plan, call, deadline, abort.Token);
         var nodes = new List<LinkedListNode<ImageJob>>(plan.Images.Count);
         lock (gate)
@@ -103,8 +104,8 @@ public sealed class GenerationScheduler : BackgroundService
             if (queue.Count + plan.Images.Count > options.MaxQueuedImages)
             {
                 ticket.Dispose();
-                throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                    $"the queue is full ({queue.Count} of {options.MaxQueuedImages} images waiting, this request needs {plan.Images.Count}); retry later"));
+                throw new SchedulingException(SchedulingError.QueueFull,
+                    $"the queue is full ({queue.Count} of {options.MaxQueuedImages} images waiting, this request needs {plan.Images.Count}); retry later");
             }
             ticket.Position = queue.Count;
             long now = Stopwatch.GetTimestamp();
@@ -209,7 +210,7 @@ public sealed class GenerationScheduler : BackgroundService
             {
                 try
                 {
-                    RunBatch(batch.Model, batch.Jobs);
+                    RunBatch(batch.Model, batch.Decoder, batch.Jobs);
                 }
                 finally
                 {
@@ -274,10 +275,10 @@ public sealed class GenerationScheduler : BackgroundService
     private static void WarmUp(LoadedModel model)
     {
         // One image so that the first request does not pay for lazy initialisation.
-        model.Sampler.Generate([new SampleRequest(0, 0, model.Defaults)]);
+        new ImageGenerator(model.Model).Generate([new SampleRequest(0, 0, model.Defaults)]);
     }
 
-    private (LoadedModel Model, List<ImageJob> Jobs)? NextBatch()
+    private (LoadedModel Model, IDecoder Decoder, List<ImageJob> Jobs)? NextBatch()
     {
         lock (gate)
         {
@@ -286,26 +287,21 @@ public sealed class GenerationScheduler : BackgroundService
                 while (queue.Count == 0 && !stopping) Monitor.Wait(gate);
                 if (queue.Count == 0) return null;
                 var first = queue.First!.Value;
-                var model = first.Ticket.Plan.Model;
                 // Hold the batch open until it is full or the oldest image has waited MaxWaitMs.
-                while (!stopping && CountFor(model) < options.MaxBatchSize)
+                while (!stopping && CountLike(first) < options.MaxBatchSize)
                 {
                     var left = TimeSpan.FromMilliseconds(options.MaxWaitMs) - Stopwatch.GetElapsedTime(first.EnqueuedAt);
                     if (left <= TimeSpan.Zero) break;
                     Monitor.Wait(gate, left);
                     if (queue.First is null) break;
-                    if (!ReferenceEquals(queue.First.Value, first))
-                    {
-                        first = queue.First.Value;
-                        model = first.Ticket.Plan.Model;
-                    }
+                    first = queue.First.Value;
                 }
                 if (queue.Count == 0) continue;
                 var jobs = new List<ImageJob>(options.MaxBatchSize);
                 for (var node = queue.First; node is not null && jobs.Count < options.MaxBatchSize;)
                 {
                     var next = node.Next;
-                    if (ReferenceEquals(node.Value.Ticket.Plan.Model, model))
+                    if (SameBatch(node.Value, first))
                     {
                         jobs.Add(node.Value);
                         queue.Remove(node);
@@ -314,33 +310,39 @@ public sealed class GenerationScheduler : BackgroundService
                 }
                 running += jobs.Count;
                 PublishQueue();
-                return (model, jobs);
+                return (first.Ticket.Plan.Model, first.Ticket.Plan.Decoder, jobs);
             }
         }
     }
 
-    private int CountFor(LoadedModel model)
+    private int CountLike(ImageJob first)
     {
         int n = 0;
         foreach (var job in queue)
-            if (ReferenceEquals(job.Ticket.Plan.Model, model) && ++n >= options.MaxBatchSize) break;
+            if (SameBatch(job, first) && ++n >= options.MaxBatchSize) break;
         return n;
     }
 
+    // Images may share a batch when they are for the same model and their decoders say so.
+    private static bool SameBatch(ImageJob a, ImageJob b) =>
+        ReferenceEquals(a.Ticket.Plan.Model, b.Ticket.Plan.Model)
+        && string.Equals(a.Ticket.Plan.Decoder.BatchKey, b.Ticket.Plan.Decoder.BatchKey, StringComparison.Ordinal);
+
     private void PublishQueue() => metrics.SetQueue(queue.Count, running);
 
-    private void RunBatch(LoadedModel model, List<ImageJob> jobs)
+    private void RunBatch(LoadedModel model, IDecoder decoder, List<ImageJob> jobs)
     {
         long started = Stopwatch.GetTimestamp();
         var queueMs = jobs.Select(j => Stopwatch.GetElapsedTime(j.EnqueuedAt, started).TotalMilliseconds).ToArray();
         foreach (var ms in queueMs) metrics.QueueWaited(ms);
         metrics.BatchStarted(model.Name, jobs.Count);
+        var generator = new ImageGenerator(model.Model, decoder);
         var requests = jobs.Select(j => new SampleRequest(j.Spec.ClassId, j.Spec.Seed, j.Spec.Settings) { Cancellation = j.Ticket.Token }).ToList();
         var previousElapsed = TimeSpan.Zero;
         IReadOnlyList<GeneratedImage?> results;
         try
         {
-            results = model.Sampler.Generate(requests, CancellationToken.None, p =>
+            results = generator.Generate(requests, CancellationToken.None, p =>
             {
                 metrics.ScaleDone(model.Name, p.Scale, (p.Elapsed - previousElapsed).TotalMilliseconds);
                 previousElapsed = p.Elapsed;
@@ -350,8 +352,8 @@ public sealed class GenerationScheduler : BackgroundService
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Batch of {Rows} images for {Model} failed", jobs.Count, model.Name);
-            var error = new RpcException(new Status(StatusCode.Internal, $"generation failed: {e.Message}"));
+            logger.LogError(e, "Batch of {Rows} images for {Model} ({Decoder}) failed", jobs.Count, model.Name, decoder.Kind);
+            var error = new SchedulingException(SchedulingError.Failed, $"generation failed: {e.Message}", e);
             foreach (var ticket in jobs.Select(j => j.Ticket).Distinct()) ticket.Fail(error);
             return;
         }
@@ -364,13 +366,13 @@ public sealed class GenerationScheduler : BackgroundService
             jobs[i].Ticket.CompleteImage(new ImageCompleted(jobs[i].Spec.Index, image, queueMs[i], generationMs, jobs.Count));
         }
         metrics.ImagesGenerated(model.Name, made);
-        logger.LogInformation("Batch of {Rows} images for {Model} ({Requests}) took {Milliseconds:F0} ms; {Dropped} rows left early",
-            jobs.Count, model.Name, string.Join(",", jobs.Select(j => j.Ticket.RequestId).Distinct()), generationMs, jobs.Count - made);
+        logger.LogInformation("Batch of {Rows} images for {Model} ({Decoder}; {Requests}) took {Milliseconds:F0} ms; {Dropped} rows left early",
+            jobs.Count, model.Name, decoder.BatchKey, string.Join(",", jobs.Select(j => j.Ticket.RequestId).Distinct()), generationMs, jobs.Count - made);
     }
 
     private static void PublishProgress(LoadedModel model, List<ImageJob> jobs, ScaleProgress p)
     {
-        // FHat row i belongs to jobs[p.Rows[i]]; group the rows by request.
+        // Session row i belongs to jobs[p.Rows[i]]; group the rows by request.
         var byTicket = new Dictionary<GenerationTicket, List<int>>();
         for (int i = 0; i < p.Rows.Count; i++)
         {
@@ -384,10 +386,7 @@ public sealed class GenerationScheduler : BackgroundService
         var previews = new Dictionary<int, byte[]>();
         if (previewRows.Length > 0)
         {
-            using var scope = NewDisposeScope();
-            using var inference = inference_mode();
-            var index = tensor(previewRows.Select(r => (long)r).ToArray(), dtype: ScalarType.Int64, device: p.FHat.device);
-            var rgb = ImageCodec.FromTensor(model.Model.Vqvae.FHatToImage(p.FHat.index_select(0, index)));
+            var rgb = p.Session.PreviewImages(previewRows);
             for (int k = 0; k < previewRows.Length; k++) previews[previewRows[k]] = rgb[k];
         }
         foreach (var (ticket, rows) in byTicket)

@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Grpc.Core;
 using Var.Service.Validation;
 
 namespace Var.Service.Scheduling;
 
 /// <summary>
 /// An accepted request: its place in the queue and the ordered stream of its events. The stream ends after the last
-/// image, or with an <see cref="RpcException"/> (CANCELLED, UNAVAILABLE while shutting down, INTERNAL) when the request
+/// image, or with a <see cref="SchedulingException"/> (cancelled, deadline exceeded, unavailable while shutting down, failed) when the request
 /// cannot finish. Dispose it when the call ends.
 /// </summary>
 public sealed class GenerationTicket : IDisposable
@@ -43,7 +42,7 @@ public sealed class GenerationTicket : IDisposable
     /// <summary><see cref="Stopwatch"/> timestamp of acceptance.</summary>
     public long AcceptedAt { get; }
 
-    /// <summary>The request's events in order; completes after the last image or faults with an <see cref="RpcException"/>.</summary>
+    /// <summary>The request's events in order; completes after the last image or faults with a <see cref="SchedulingException"/>.</summary>
     public ChannelReader<TicketEvent> Events => events.Reader;
 
     /// <summary>Cancelled when the call is cancelled or its deadline passes, or when shutdown gives up on it.</summary>
@@ -60,12 +59,12 @@ public sealed class GenerationTicket : IDisposable
         if (Interlocked.Decrement(ref remaining) == 0) events.Writer.TryComplete();
     }
 
-    internal void Fail(RpcException error) => events.Writer.TryComplete(error);
+    internal void Fail(SchedulingException error) => events.Writer.TryComplete(error);
 
     /// <summary>The error that ends a request whose <see cref="Token"/> fired.</summary>
-    internal RpcException CancellationError() => call.IsCancellationRequested
+    internal SchedulingException CancellationError() => call.IsCancellationRequested
         ? CancellationStatus.For(deadline)
-        : new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down and could not finish this request within its grace period"));
+        : new SchedulingException(SchedulingError.Unavailable, "the server is shutting down and could not finish this request within its grace period");
 
     /// <inheritdoc />
     public void Dispose() => linked.Dispose();

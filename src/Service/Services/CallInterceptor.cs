@@ -7,8 +7,8 @@ using Var.Service.Scheduling;
 namespace Var.Service.Services;
 
 /// <summary>
-/// Every call ends with a deliberate status: counts calls and errors by status code, maps a cancelled call to
-/// CANCELLED / DEADLINE_EXCEEDED and any unexpected exception to INTERNAL (logged with its stack), never UNKNOWN.
+/// Every call ends with a deliberate status: counts calls and errors by status code, maps the scheduler's domain errors and a cancelled call to
+/// their status codes (CANCELLED / DEADLINE_EXCEEDED …) and any unexpected exception to INTERNAL (logged with its stack), never UNKNOWN.
 /// </summary>
 public sealed class CallInterceptor(ServiceMetrics metrics, ILogger<CallInterceptor> logger) : Interceptor
 {
@@ -49,6 +49,8 @@ public sealed class CallInterceptor(ServiceMetrics metrics, ILogger<CallIntercep
         {
             RpcException rpc when context.CancellationToken.IsCancellationRequested && rpc.StatusCode == StatusCode.Cancelled => Cancelled(context),
             RpcException rpc => rpc,
+            SchedulingException scheduling when scheduling.Error == SchedulingError.Cancelled && context.CancellationToken.IsCancellationRequested => Cancelled(context),
+            SchedulingException scheduling => StatusMapping.ToRpc(scheduling),
             OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested => Cancelled(context),
             _ => null,
         };
@@ -63,5 +65,5 @@ public sealed class CallInterceptor(ServiceMetrics metrics, ILogger<CallIntercep
         return error;
     }
 
-    private static RpcException Cancelled(ServerCallContext context) => CancellationStatus.For(context.Deadline);
+    private static RpcException Cancelled(ServerCallContext context) => StatusMapping.ToRpc(CancellationStatus.For(context.Deadline));
 }

@@ -28,7 +28,7 @@ public static class ResultEncoder
             Settings = new AppliedSettings
             {
                 Model = plan.Model.Name,
-                Decoder = plan.Decoder,
+                Decoder = plan.Decoder.Kind,
                 Cfg = spec.Settings.Cfg,
                 TopK = spec.Settings.TopK,
                 TopP = spec.Settings.TopP,

@@ -1,10 +1,10 @@
+using Var.Decoding.Decoders;
 using Var.Service.Models;
 
 namespace Var.Service.Validation;
 
-/// <summary>A validated generation request: the model, one <see cref="ImageSpec"/> per image, output and preview choice.</summary>
-public sealed record GenerationPlan(string RequestId, LoadedModel Model, IReadOnlyList<ImageSpec> Images, OutputSpec Output, bool Preview)
-{
-    /// <summary>Name of the decoder that runs the plan (only "var" exists now).</summary>
-    public string Decoder => "var";
-}
+/// <summary>
+/// A validated generation request: the model, the decoder that runs it, one <see cref="ImageSpec"/> per image, output
+/// and preview choice.
+/// </summary>
+public sealed record GenerationPlan(string RequestId, LoadedModel Model, IDecoder Decoder, IReadOnlyList<ImageSpec> Images, OutputSpec Output, bool Preview);

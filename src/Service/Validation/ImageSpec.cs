@@ -1,3 +1,4 @@
+using Var.Model;
 using Var.Decoding.Sampling;
 
 namespace Var.Service.Validation;

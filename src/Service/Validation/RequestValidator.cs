@@ -1,3 +1,5 @@
+using Var.Decoding.Decoders;
+using Var.Model;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Var.Decoding.Sampling;
@@ -124,6 +126,6 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
             .Select(i => new ImageSpec(i, classId, request.Seeds.Count > 0 ? request.Seeds[i] : unchecked(baseSeed + i), settings))
             .ToArray();
         var requestId = request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N")[..12];
-        return new GenerationPlan(requestId, model!, images, output, request.Preview);
+        return new GenerationPlan(requestId, model!, new VarDecoding(), images, output, request.Preview);
     }
 }

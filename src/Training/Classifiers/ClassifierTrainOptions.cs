@@ -1,3 +1,4 @@
+using Var.Model.Classifiers;
 using Var.Training.Runs;
 
 namespace Var.Training.Classifiers;

@@ -1,3 +1,4 @@
+using Var.Model.Classifiers;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Var.Model.Checkpoints;

@@ -1,3 +1,4 @@
+using Var.Model.Classifiers;
 using System.CommandLine;
 using Var.Training.Classifiers;
 using Var.Training.Generator;

@@ -1,6 +1,6 @@
 using Var.Model.Checkpoints;
 using Var.Model.Vqvae;
-using Var.Training.Classifiers;
+using Var.Model.Classifiers;
 using Var.Training.Data;
 
 namespace Var.Training.Evaluation;
@@ -30,18 +30,7 @@ public sealed class Evaluator : IDisposable
 
     /// <summary>An evaluator over the judge of a model folder (model.json component "judge").</summary>
     public static Evaluator FromModelFolder(string folder, string? dataDirectory = null) =>
-        new(LoadClassifier(folder, "judge"), dataDirectory);
-
-    /// <summary>Loads a classifier component ("judge" or "reward") of a model folder, strictly.</summary>
-    public static ImageClassifier LoadClassifier(string folder, string role)
-    {
-        string manifestPath = Path.Combine(folder, ModelManifest.FileName);
-        var entry = ModelManifest.Read(manifestPath).Component(role, manifestPath);
-        var model = new ImageClassifier(entry.ConfigAs<ClassifierConfig>());
-        using (var sd = StateDict.Read(Path.Combine(folder, entry.File))) sd.LoadInto(model);
-        model.eval();
-        return model;
-    }
+        new(ModelLoader.LoadClassifier(folder, "judge"), dataDirectory);
 
     /// <summary>The judge.</summary>
     public ImageClassifier Judge => judge;

@@ -108,9 +108,7 @@ public static class VarTrainer
         var config = File.Exists(summaryPath)
             ? RunSummary.Read(summaryPath).Config.Deserialize<VqvaeConfig>(ModelManifest.Json)!
             : Tokenizer.TokenizerTrainOptions.SmallConfig;
-        var vae = new MultiScaleVqvae(config);
-        using (var sd = StateDict.Read(weights)) sd.LoadInto(vae);
-        vae.eval();
+        var vae = ModelLoader.LoadVqvae(config, weights);
         foreach (var p in vae.parameters()) p.requires_grad = false;
         return vae;
     }
@@ -131,7 +129,7 @@ public static class VarTrainer
             var drop = rand(labelB.shape[0]).lt(classDropout);
             label = where(drop, full_like(labelB, model.Config.NullClass), labelB);
         }
-        var logits = model.Forward(label, xBLCv);
+        var logits = model.forward(label, xBLCv);
         long v = logits.shape[2];
         var loss = nn.functional.cross_entropy(logits.view(-1, v), tokensBL.view(-1));
         logitsBLV = logits.detach().MoveToOuterDisposeScope();

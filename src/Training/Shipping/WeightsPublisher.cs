@@ -1,3 +1,4 @@
+using Var.Model;
 using System.Text.Json.Nodes;
 using Var.Model.Checkpoints;
 using Var.Training.Data;
@@ -30,7 +31,7 @@ public static class WeightsPublisher
     /// for these small models) unless <paramref name="sampling"/> or an existing model.json says otherwise.
     /// </remarks>
     public static IReadOnlyList<string> Publish(string folder, string name, IEnumerable<PublishedComponent> components, Action<string>? log = null,
-        SamplingDefaults? sampling = null)
+        SamplingSettings? sampling = null)
     {
         Directory.CreateDirectory(folder);
         string manifestPath = Path.Combine(folder, ModelManifest.FileName);
@@ -80,7 +81,7 @@ public static class WeightsPublisher
             ImageSize = FashionMnist.ImageSide,
             Classes = FashionMnistClasses.Names.ToList(),
             Components = entries,
-            Sampling = sampling ?? existing?.Sampling ?? new SamplingDefaults { Cfg = 3, TopK = 100, TopP = 0.95 },
+            Sampling = sampling ?? existing?.Sampling ?? new SamplingSettings { Cfg = 3, TopK = 100, TopP = 0.95 },
         };
         manifest.Write(manifestPath);
         return written;

@@ -1,3 +1,4 @@
+using Var.Model;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Var.Decoding.Sampling;
@@ -6,7 +7,7 @@ using Var.Model.Checkpoints;
 namespace Var.Decoding.Tests.Golden;
 
 /// <summary>
-/// Images the shipped model made before the decoding core was built (recorded by the pre-refactor VarSampler, see
+/// Images the shipped model made before the decoding core was built (recorded by the pre-refactor ImageGenerator, see
 /// golden-fmnist.json): every token of every scale and the RGB bytes must stay identical. Record a new set only on
 /// purpose: VAR_RECORD_GOLDEN=1 rewrites the file.
 /// </summary>
@@ -44,7 +45,7 @@ public class GoldenImagesTests
             using var model = ModelLoader.Load(new ModelSource { Model = ModelFolder(), Role = b.Transformer });
             var settings = new SamplingSettings { Cfg = b.Cfg, TopK = b.TopK, TopP = b.TopP, MoreSmooth = b.MoreSmooth };
             var requests = b.Classes.Select((c, i) => new SampleRequest(c, b.Seeds[i], settings)).ToList();
-            var images = new VarSampler(model).Generate(requests);
+            var images = new ImageGenerator(model).Generate(requests);
             made.Add(b with
             {
                 Tokens = images.Select(im => im!.Tokens).ToList(),

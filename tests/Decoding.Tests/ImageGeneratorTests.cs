@@ -1,8 +1,9 @@
+using Var.Model;
 using Var.Decoding.Sampling;
 
 namespace Var.Decoding.Tests;
 
-public class VarSamplerTests
+public class ImageGeneratorTests
 {
     private static readonly SamplingSettings Plain = new() { Cfg = 2.0, TopK = 20, TopP = 0.9 };
 
@@ -12,7 +13,7 @@ public class VarSamplerTests
     public void SeededSamplingIsBatchInvariant()
     {
         using var model = TinyModels.Create();
-        var sampler = new VarSampler(model);
+        var sampler = new ImageGenerator(model);
         var requests = new[]
         {
             Req(0, 11), Req(3, 12, new SamplingSettings { Cfg = 0, TopK = 0, TopP = 0 }), Req(1, 13),
@@ -39,13 +40,13 @@ public class VarSamplerTests
     public void GreedySamplesAreTheArgmaxOfTheTeacherForcedLogits()
     {
         using var model = TinyModels.Create();
-        var sampler = new VarSampler(model);
+        var sampler = new ImageGenerator(model);
         // cfg 0: guided logits are the conditional ones; top-k 1: the draw is the argmax.
         var image = sampler.Generate([Req(2, 5, new SamplingSettings { Cfg = 0, TopK = 1, TopP = 0 })])[0]!;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var idx = image.Tokens.Select(t => tensor(t.Select(x => (long)x).ToArray(), dtype: ScalarType.Int64).view(1, -1)).ToArray();
-        var logits = model.Transformer.Forward(tensor(new long[] { 2 }), model.Vqvae.Quantizer.TokensToVarInput(idx));
+        var logits = model.Transformer.forward(tensor(new long[] { 2 }), model.Vqvae.Quantizer.TokensToVarInput(idx));
         var argmax = logits.argmax(-1).view(-1).data<long>().ToArray();
         var sampled = image.Tokens.SelectMany(t => t).Select(x => (long)x).ToArray();
         Assert.True(logits.std().item<float>() > 0.1, "logits are nearly constant: the test would prove nothing");
@@ -56,7 +57,7 @@ public class VarSamplerTests
     public void OutputEqualsDecodingTheSampledTokens()
     {
         using var model = TinyModels.Create();
-        var image = new VarSampler(model).Generate([Req(1, 77)])[0]!;
+        var image = new ImageGenerator(model).Generate([Req(1, 77)])[0]!;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var idx = image.Tokens.Select(t => tensor(t.Select(x => (long)x).ToArray(), dtype: ScalarType.Int64).view(1, -1)).ToArray();
@@ -69,7 +70,7 @@ public class VarSamplerTests
     public void CancelledRowLeavesTheBatchAndOthersAreUnchanged()
     {
         using var model = TinyModels.Create();
-        var sampler = new VarSampler(model);
+        var sampler = new ImageGenerator(model);
         using var cts = new CancellationTokenSource();
         var requests = new[] { Req(0, 1), Req(1, 2) with { Cancellation = cts.Token }, Req(2, 3) };
         var seen = new List<int>();
@@ -90,7 +91,7 @@ public class VarSamplerTests
         using var model = TinyModels.Create();
         using var cts = new CancellationTokenSource();
         cts.Cancel();
-        Assert.Throws<OperationCanceledException>(() => new VarSampler(model).Generate([Req(0, 1)], cts.Token));
+        Assert.Throws<OperationCanceledException>(() => new ImageGenerator(model).Generate([Req(0, 1)], cts.Token));
     }
 
     [Fact]
@@ -103,8 +104,8 @@ public class VarSamplerTests
         var idx = TinyModels.PatchNums.Select(pn => randint(0, 64, new long[] { 2, pn * pn })).ToArray();
         var input = f32.Vqvae.Quantizer.TokensToVarInput(idx);
         var labels = tensor(new long[] { 1, 4 });
-        var a = f32.Transformer.Forward(labels, input);
-        var b = bf16.Transformer.Forward(labels, input);
+        var a = f32.Transformer.forward(labels, input);
+        var b = bf16.Transformer.forward(labels, input);
         double rel = (a - b).abs().max().item<float>() / a.abs().max().item<float>();
         Assert.True(rel < 0.05, $"bf16 relative logit error {rel:F4}");
     }
@@ -113,7 +114,7 @@ public class VarSamplerTests
     public void InvalidSettingsAreRejected()
     {
         using var model = TinyModels.Create();
-        var sampler = new VarSampler(model);
+        var sampler = new ImageGenerator(model);
         Assert.Throws<ArgumentOutOfRangeException>(() => sampler.Generate([Req(9, 1)]));
         Assert.Throws<ArgumentOutOfRangeException>(() => sampler.Generate([Req(0, 1, new SamplingSettings { TopP = 1.5 })]));
         Assert.Throws<ArgumentOutOfRangeException>(() => sampler.Generate([Req(0, 1, new SamplingSettings { TopK = -1 })]));

@@ -1,4 +1,4 @@
-namespace Var.Training.Classifiers;
+namespace Var.Model.Classifiers;
 
 /// <summary>Architecture of a Fashion-MNIST image classifier (input (B, 3, 32, 32) in [−1, 1]).</summary>
 public sealed record ClassifierConfig

@@ -1,4 +1,4 @@
-namespace Var.Training.Classifiers;
+namespace Var.Model.Classifiers;
 
 /// <summary>
 /// A small CNN classifier exposing class logits and its penultimate feature vector (for rewards and Fréchet
@@ -55,9 +55,6 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
         var h = feature.forward(trunk.forward(imagesBchw));
         return (gelu ? nn.functional.gelu(h) : nn.functional.relu(h)).MoveToOuterDisposeScope();
     }
-
-    /// <summary>Class logits (B, NumClasses) from features (B, FeatureDim).</summary>
-    public Tensor LogitsFromFeatures(Tensor featuresBD) => head.forward(featuresBD);
 
     /// <summary>Class logits (B, NumClasses) of images (B, 3, 32, 32) in [−1, 1].</summary>
     public override Tensor forward(Tensor imagesBchw)

@@ -1,0 +1,36 @@
+using Var.Decoding.Core;
+using Var.Decoding.Decoders;
+using Var.Model;
+
+namespace Var.Decoding.Sampling;
+
+/// <summary>
+/// Generates images with a decoder on the one decoding loop: starts a session for the requests, runs the decoder's
+/// plan (plus a progress hook), decodes the result. Each image has its own generator seeded by its seed, so an image
+/// depends only on (model, decoder, class, seed, settings), never on the batch it shares.
+/// </summary>
+public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
+{
+    /// <summary>The model sampled from.</summary>
+    public ModelBundle Model => model;
+
+    /// <summary>The decoder (plain VAR on the model's default transformer unless given).</summary>
+    public IDecoder Decoder { get; } = decoder ?? new VarDecoding(model.DefaultTransformer);
+
+    /// <summary>
+    /// Generates one image per request. Returns, by request position, the image or null when that request's own token
+    /// was cancelled. <paramref name="cancellation"/> aborts the whole batch (OperationCanceledException) at the next
+    /// scale. <paramref name="onScale"/> runs synchronously after every scale, on this thread.
+    /// </summary>
+    public IReadOnlyList<GeneratedImage?> Generate(IReadOnlyList<SampleRequest> requests, CancellationToken cancellation = default, Action<ScaleProgress>? onScale = null)
+    {
+        if (requests.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        var plan = Decoder.Plan(model);
+        if (onScale is not null) plan = plan.WithHook(new ProgressHook(onScale));
+        using var session = DecodingSession.Start(model, requests);
+        DecodingLoop.Run(plan, session, cancellation);
+        return session.Finish();
+    }
+}

@@ -1,0 +1,10 @@
+using Var.Model;
+
+namespace Var.Decoding.Sampling;
+
+/// <summary>One image to generate: class id, seed and settings. Its optional token cancels only this image.</summary>
+public sealed record SampleRequest(int ClassId, long Seed, SamplingSettings Settings)
+{
+    /// <summary>Cancels this image alone (its row leaves the batch at the next scale).</summary>
+    public CancellationToken Cancellation { get; init; }
+}
