@@ -14,7 +14,7 @@ internal static class EngineBench
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         using var loaded = ModelLoader.Load(new ModelSource { Model = Path.Combine(model.ModelsFolder, model.Name) });
         var sampler = new ImageGenerator(loaded);
-        var settings = new SamplingSettings { Cfg = loaded.Sampling.Cfg, TopK = loaded.Sampling.TopK, TopP = loaded.Sampling.TopP };
+        var settings = loaded.Sampling;
         long seed = 0;
         List<SampleRequest> Next() => Enumerable.Range(0, batch).Select(i => new SampleRequest(i % loaded.Classes.Count, seed++, settings)).ToList();
         sampler.Generate(Next());
