@@ -73,9 +73,6 @@ public sealed class ResidualQuantizer : nn.Module
     /// <summary>The φ applied at scale <paramref name="si"/>.</summary>
     public Phi PhiAt(int si) => phis[phiIndexOfScale[si]];
 
-    /// <summary>φ index per scale, for display.</summary>
-    public IReadOnlyList<int> PhiMap => phiIndexOfScale;
-
     /// <summary>
     /// Nearest codes for vectors zNC (N, Cvae) → (N,) int64, by d = ‖z‖² + ‖e‖² − 2 z·e (fp32, first minimum).
     /// </summary>
