@@ -15,6 +15,6 @@ public sealed class Upsample2x : nn.Module<Tensor, Tensor>
     /// <summary>(B, C, H, W) → (B, C, 2H, 2W).</summary>
     public override Tensor forward(Tensor x)
     {
-        return Conv3x3.Forward(conv, x, upsample2x: true);
+        return Conv3x3.Apply(conv, x, upsample2x: true);
     }
 }
