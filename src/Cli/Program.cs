@@ -9,6 +9,6 @@ var root = new RootCommand("var — visual autoregressive (next-scale) image gen
     InfoCommand.Create(),
     BenchCommand.Create(),
     EvalCommand.Create(),
-    Var.Training.Cli.TrainCommands.Create(),
+    TrainCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -33,7 +33,7 @@ public class Conv3x3Tests
     }
 
     [SkippableFact]
-    public void ForwardTakesTheFastPathOnlyWithoutAutograd()
+    public void ApplyTakesTheFastPathOnlyWithoutAutograd()
     {
         Skip.IfNot(Conv3x3.Available, "needs x86-64 with AVX2/FMA and libvarnative.so");
         using var scope = NewDisposeScope();
@@ -41,8 +41,8 @@ public class Conv3x3Tests
         using var conv = nn.Conv2d(32, 32, 3, padding: 1);
         var x = randn(1, 32, 32, 32);
         Tensor fast;
-        using (no_grad()) fast = Conv3x3.Forward(conv, x);
-        var slow = Conv3x3.Forward(conv, x);   // autograd on: libtorch's convolution, differentiable
+        using (no_grad()) fast = Conv3x3.Apply(conv, x);
+        var slow = Conv3x3.Apply(conv, x);   // autograd on: libtorch's convolution, differentiable
         slow.sum().backward();
         Assert.NotNull(conv.weight!.grad);
         Assert.True((fast - slow.detach()).abs().max().item<float>() < 1e-4);

@@ -39,8 +39,8 @@ internal static class BenchCommand
         foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
-            ModelOptions.ApplyThreads(pr.GetValue(threads));
-            var result = Run(pr.GetValue(depth), ModelOptions.ParseInts(pr.GetValue(batches)) ?? [1, 4], pr.GetValue(dtypes)!,
+            ModelArguments.ApplyThreads(pr.GetValue(threads));
+            var result = Run(pr.GetValue(depth), ModelArguments.ParseInts(pr.GetValue(batches)) ?? [1, 4], pr.GetValue(dtypes)!,
                 Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work), pr.GetValue(modelName), pr.GetValue(official));
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;

@@ -18,7 +18,7 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var models = new ModelOptions();
+        var models = new ModelArguments();
         var sampling = new SamplingOptions();
         var perClass = new Option<int>("--per-class") { Description = "Images per class.", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Base seed (image i gets seed + i).", DefaultValueFactory = _ => 0 };

@@ -11,7 +11,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var models = new ModelOptions();
+        var models = new ModelArguments();
         var sampling = new SamplingOptions();
         var classes = new Option<string[]>("--class") { Description = "Class ids or names; repeat the option or separate with commas. 'all' = every class.", Required = true, AllowMultipleArgumentsPerToken = true };
         var count = new Option<int>("--count") { Description = "Images per class.", DefaultValueFactory = _ => 1 };

@@ -10,7 +10,7 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var models = new ModelOptions();
+        var models = new ModelArguments();
         var cmd = new Command("info", "Print the configuration detected from official checkpoints (--vae and/or --var) or stored in a model folder (--model), as JSON.");
         models.AddTo(cmd);
         cmd.SetAction(pr => CommandRunner.Run(() =>

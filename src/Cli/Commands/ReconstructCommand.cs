@@ -10,7 +10,7 @@ internal static class ReconstructCommand
 {
     public static Command Create()
     {
-        var models = new ModelOptions();
+        var models = new ModelArguments();
         var image = new Option<string>("--image") { Description = "Input image (PNG/JPEG/…). An image of the model's size is used as is; otherwise the shorter side is resized to it (bicubic) and the centre cropped.", Required = true };
         var output = new Option<string>("--out") { Description = "Output PNG.", Required = true };
         var cmd = new Command("reconstruct", "Round-trip an image through the multi-scale VQVAE and write the reconstruction; prints its PSNR against the (resized) input.");
@@ -20,7 +20,7 @@ internal static class ReconstructCommand
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             var source = models.Source(pr);
-            ModelOptions.ApplyThreads(pr.GetValue(models.Threads));
+            ModelArguments.ApplyThreads(pr.GetValue(models.Threads));
             using var vae = source.VaeFile is not null
                 ? ModelLoader.LoadVqvaeFile(source.VaeFile, source.PatchNums)
                 : LoadFolderVae(source.Model ?? ModelLoader.DefaultModel);

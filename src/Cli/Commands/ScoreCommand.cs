@@ -10,7 +10,7 @@ internal static class ScoreCommand
 {
     public static Command Create()
     {
-        var models = new ModelOptions();
+        var models = new ModelArguments();
         var image = new Option<string>("--image") { Description = "Input image (same resize/crop policy as reconstruct).", Required = true };
         var cls = new Option<string>("--class") { Description = "Class id or name.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {nll_per_scale, nll_mean, …} instead of text." };

@@ -43,7 +43,7 @@ public static partial class Conv3x3
     /// plus <paramref name="residual"/> when given (shape of the output). <paramref name="conv"/> must be a 3×3, stride-1,
     /// padding-1, ungrouped convolution, as every caller in the VQVAE builds it.
     /// </summary>
-    public static Tensor Forward(Conv2d conv, Tensor x, bool upsample2x = false, Tensor? residual = null)
+    public static Tensor Apply(Conv2d conv, Tensor x, bool upsample2x = false, Tensor? residual = null)
     {
         var weight = conv.weight!;
         long outH = upsample2x ? 2 * x.shape[2] : x.shape[2], outW = upsample2x ? 2 * x.shape[3] : x.shape[3];

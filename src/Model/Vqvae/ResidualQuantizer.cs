@@ -73,9 +73,6 @@ public sealed class ResidualQuantizer : nn.Module
     /// <summary>The φ applied at scale <paramref name="si"/>.</summary>
     public Phi PhiAt(int si) => phis[phiIndexOfScale[si]];
 
-    /// <summary>φ index per scale, for display.</summary>
-    public IReadOnlyList<int> PhiMap => phiIndexOfScale;
-
     /// <summary>
     /// Nearest codes for vectors zNC (N, Cvae) → (N,) int64, by d = ‖z‖² + ‖e‖² − 2 z·e (fp32, first minimum).
     /// </summary>
@@ -129,22 +126,25 @@ public sealed class ResidualQuantizer : nn.Module
         var idx = new Tensor[PatchNums.Length];
         var fHats = keepFHats ? new Tensor[PatchNums.Length] : null;
         using var scope = NewDisposeScope();
-        var fRest = fBChw.detach().clone();
-        var fHat = zeros_like(fRest);
-        for (int si = 0; si < PatchNums.Length; si++)
+        foreach (var step in WalkScales(fBChw))
         {
-            int pn = PatchNums[si];
-            var z = si < PatchNums.Length - 1 ? nn.functional.adaptive_avg_pool2d(fRest, [pn, pn]) : fRest;
-            var zNC = z.permute(0, 2, 3, 1).reshape(-1, Channels);
-            var idxN = NearestCode(zNC);
-            var h = embedding.forward(idxN).view(b, pn, pn, Channels).permute(0, 3, 1, 2);
-            h = PhiAt(si).forward(UpToFull(si, h, side));
-            fHat = fHat + h;
-            fRest = fRest - h;
-            idx[si] = idxN.view(b, pn * pn).MoveToOuterDisposeScope();
-            if (fHats is not null) fHats[si] = fHat.clone().MoveToOuterDisposeScope();
+            int pn = PatchNums[step.Si];
+            idx[step.Si] = step.IdxN.view(b, pn * pn).MoveToOuterDisposeScope();
+            if (fHats is not null) fHats[step.Si] = step.FHat.clone().MoveToOuterDisposeScope();
         }
         return (idx, fHats);
+    }
+
+    /// <summary>
+    /// The residual vectors z (N, Cvae) every scale looks up while quantizing fBChw (B, Cvae, H, W), all scales
+    /// concatenated in order (N = B·Σ pn²), for dead-code restarts.
+    /// </summary>
+    public Tensor ResidualVectors(Tensor fBChw)
+    {
+        using var scope = NewDisposeScope();
+        var parts = new List<Tensor>();
+        foreach (var step in WalkScales(fBChw)) parts.Add(step.ZNC);
+        return cat(parts, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>f̂ (B, Cvae, H, W) from token ids per scale (var.md §1.6 <c>embed_to_fhat</c>).</summary>
@@ -186,40 +186,57 @@ public sealed class ResidualQuantizer : nn.Module
     public (Tensor FHatStraightThrough, Tensor VqLoss, Tensor HitsSV) ForwardTraining(Tensor fBChw, double beta = 0.25)
     {
         using var scope = NewDisposeScope();
-        long b = fBChw.shape[0], side = fBChw.shape[2];
         var fNoGrad = fBChw.detach();
-        var fRest = fNoGrad.clone();
-        var fHat = zeros_like(fRest);
         Tensor loss = zeros(1, device: fBChw.device).squeeze();
         var hits = new List<Tensor>();
+        Tensor? fHat = null;   // set at every scale; the schedule is never empty (VqvaeConfig.Validate)
+        foreach (var step in WalkScales(fBChw))
+        {
+            hits.Add(bincount(step.IdxN, minlength: VocabSize));
+            fHat = step.FHat;
+            loss = loss + nn.functional.mse_loss(fHat.detach(), fBChw).mul(beta) + nn.functional.mse_loss(fHat, fNoGrad);
+        }
+        loss = loss.div(PatchNums.Length);
+        var st = (fHat!.detach() - fNoGrad) + fBChw;
+        return (st.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), stack(hits).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The residual walk every quantizing pass shares (var.md §1.6): at each scale the rest f − f̂ is area-downsampled
+    /// to pn×pn (not at the last scale), its vectors z are looked up in the codebook without gradient, and the codes'
+    /// embedding, bicubic-upsampled and refined by φ, is added to f̂ and taken off the rest. Gradients reach the codebook
+    /// and φ through f̂ only. Tensors are left to the caller's dispose scope.
+    /// </summary>
+    private IEnumerable<ScaleStep> WalkScales(Tensor fBChw)
+    {
+        long b = fBChw.shape[0], side = fBChw.shape[2];
+        var fRest = fBChw.detach().clone();
+        var fHat = zeros_like(fRest);
         for (int si = 0; si < PatchNums.Length; si++)
         {
             int pn = PatchNums[si];
-            Tensor idxN;
+            Tensor zNC, idxN;
             using (no_grad())
             {
                 var z = si < PatchNums.Length - 1 ? nn.functional.adaptive_avg_pool2d(fRest, [pn, pn]) : fRest;
-                idxN = NearestCode(z.permute(0, 2, 3, 1).reshape(-1, Channels));
+                zNC = z.permute(0, 2, 3, 1).reshape(-1, Channels);
+                idxN = NearestCode(zNC);
             }
-            hits.Add(bincount(idxN, minlength: VocabSize));
             var h = embedding.forward(idxN).view(b, pn, pn, Channels).permute(0, 3, 1, 2);
             h = PhiAt(si).forward(UpToFull(si, h, side));
             fHat = fHat + h;
             fRest = fRest - h.detach();
-            loss = loss + nn.functional.mse_loss(fHat.detach(), fBChw).mul(beta) + nn.functional.mse_loss(fHat, fNoGrad);
+            yield return new ScaleStep(si, zNC, idxN, fHat);
         }
-        loss = loss.div(PatchNums.Length);
-        var st = (fHat.detach() - fNoGrad) + fBChw;
-        return (st.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope(), stack(hits).MoveToOuterDisposeScope());
     }
-
-    /// <summary>Bicubic upsampling of a scale-<paramref name="si"/> map h (B, C, pn, pn) to side×side (identity at the last scale).</summary>
-    public Tensor UpsampleToFull(int si, Tensor h, long side) => UpToFull(si, h, side);
 
     private Tensor UpToFull(int si, Tensor h, long side) =>
         si < PatchNums.Length - 1 && h.shape[2] != side
             ? nn.functional.interpolate(h, size: [side, side], mode: InterpolationMode.Bicubic, align_corners: false)
             : h.alias();
+
+    /// <summary>One scale of <see cref="WalkScales"/>: the rest's vectors zNC (B·pn², Cvae), their codes idxN (B·pn²) and f̂ so far.</summary>
+    private readonly record struct ScaleStep(int Si, Tensor ZNC, Tensor IdxN, Tensor FHat);
 
     /// <summary>Holder giving the partially shared φ's the key prefix <c>qresi_ls.{k}</c>.</summary>
     private sealed class PartiallySharedPhiHolder : nn.Module

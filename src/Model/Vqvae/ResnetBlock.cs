@@ -27,9 +27,9 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor>
         // Each intermediate is freed as soon as it is consumed: at 256² a decoder activation is 40 MB per image,
         // and keeping them to the end of a scope costs gigabytes and page faults.
         Tensor h;
-        using (var a1 = VqvaeLayers.NormSilu(norm1, x)) h = Conv3x3.Forward(conv1, a1);
+        using (var a1 = VqvaeLayers.NormSilu(norm1, x)) h = Conv3x3.Apply(conv1, a1);
         using var shortcut = nin_shortcut?.forward(x);
         using (var hIn = h)
-        using (var a2 = VqvaeLayers.NormSilu(norm2, hIn)) return Conv3x3.Forward(conv2, a2, residual: shortcut ?? x);
+        using (var a2 = VqvaeLayers.NormSilu(norm2, hIn)) return Conv3x3.Apply(conv2, a2, residual: shortcut ?? x);
     }
 }

@@ -32,9 +32,6 @@ public sealed class Evaluator : IDisposable
     public static Evaluator FromModelFolder(string folder, string? dataDirectory = null) =>
         new(ModelLoader.LoadClassifier(folder, "judge"), dataDirectory);
 
-    /// <summary>The judge.</summary>
-    public ImageClassifier Judge => judge;
-
     /// <summary>
     /// Scores images (B, 3, 32, 32) float32 in [−1, 1] generated for <paramref name="labels"/> (B class ids).
     /// </summary>
@@ -92,30 +89,9 @@ public sealed class Evaluator : IDisposable
         return floors[key] = FrechetDistance.Compute(features, testFeaturesND);
     }
 
-    /// <summary>Judge accuracy and FD of real test images (a balanced subset of <paramref name="perClass"/> per class).</summary>
-    public EvaluationResult EvaluateRealTest(int perClass, int seed = 0)
-    {
-        var idx = test.BalancedSubset(perClass, seed);
-        using var images = test.Batch(idx);
-        return Evaluate(images, idx.Select(test.Label).ToArray());
-    }
-
     /// <summary>Tokenizer reconstruction PSNR on the first <paramref name="count"/> test images.</summary>
     public ReconstructionQuality TokenizerQuality(MultiScaleVqvae vae, int count = 2000) =>
         ReconstructionQuality.Measure(vae, test, Enumerable.Range(0, Math.Min(count, test.Count)).ToArray());
-
-    /// <summary>Judge accuracy and FD of tokenizer round trips of a balanced test subset.</summary>
-    public EvaluationResult EvaluateReconstructions(MultiScaleVqvae vae, int perClass, int seed = 0)
-    {
-        var idx = test.BalancedSubset(perClass, seed);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        vae.eval();
-        var parts = new List<Tensor>();
-        for (int at = 0; at < idx.Length; at += 250)
-            parts.Add(vae.Reconstruct(test.Batch(idx.AsSpan(at, Math.Min(250, idx.Length - at)))));
-        return Evaluate(cat(parts, 0), idx.Select(test.Label).ToArray());
-    }
 
     private Tensor FeaturesOf(FashionMnist data, int[] indices)
     {

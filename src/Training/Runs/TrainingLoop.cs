@@ -3,9 +3,6 @@ using System.Globalization;
 
 namespace Var.Training.Runs;
 
-/// <summary>Where a run stands: the next step to take, samples seen and accumulated training wall time.</summary>
-public sealed record RunProgress(long Step, long SamplesSeen, double WallSeconds, bool Finished);
-
 /// <summary>
 /// The step loop every trainer shares: learning-rate schedule, progress lines (loss EMA, lr, throughput, ETA),
 /// periodic evaluation, timed checkpoints, a wall-clock budget and cooperative cancellation.

@@ -6,12 +6,6 @@ using Var.Training.Runs;
 
 namespace Var.Training.Shipping;
 
-/// <summary>One component to publish: its role in model.json, the run folder it comes from and its storage dtype.</summary>
-/// <param name="Role">"vqvae", "var", "refiner", "reward" or "judge".</param>
-/// <param name="RunDirectory">Run folder holding model.safetensors and summary.json.</param>
-/// <param name="StoreBf16">Store floating tensors as bfloat16 (transformers; they are converted back on load).</param>
-public sealed record PublishedComponent(string Role, string RunDirectory, bool StoreBf16 = false);
-
 /// <summary>
 /// Assembles a model folder (e.g. weights/fmnist): one safetensors file per component plus model.json with each
 /// component's configuration, parameter count, provenance and quality, taken from the runs' summary.json.

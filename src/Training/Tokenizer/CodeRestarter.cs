@@ -55,21 +55,7 @@ public sealed class CodeRestarter : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var q = vae.Quantizer;
-        var fRest = vae.Encode(imagesBchw);
-        long b = fRest.shape[0], side = fRest.shape[2];
-        var parts = new List<Tensor>();
-        for (int si = 0; si < q.PatchNums.Length; si++)
-        {
-            int pn = q.PatchNums[si];
-            var z = si < q.PatchNums.Length - 1 ? nn.functional.adaptive_avg_pool2d(fRest, [pn, pn]) : fRest;
-            var zNC = z.permute(0, 2, 3, 1).reshape(-1, q.Channels);
-            parts.Add(zNC);
-            var idx = q.NearestCode(zNC).view(b, pn * pn);
-            var h = q.PhiAt(si).forward(q.UpsampleToFull(si, q.EmbedTokens(idx), side));
-            fRest = fRest - h;
-        }
-        return cat(parts, 0).MoveToOuterDisposeScope();
+        return vae.Quantizer.ResidualVectors(vae.Encode(imagesBchw)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -6,13 +6,13 @@ using Var.Training.Runs;
 using Var.Training.Shipping;
 using Var.Training.Tokenizer;
 
-namespace Var.Training.Cli;
+namespace Var.Cli.Commands;
 
 /// <summary>
 /// The <c>train</c> command tree: <c>train tokenizer | var | classifier | publish</c>. Every trainer resumes with
 /// <c>--resume</c> from <c>{runs}/{name}/checkpoint.safetensors</c> and logs to stdout and <c>{runs}/{name}/train.log</c>.
 /// </summary>
-public static class TrainCommands
+internal static class TrainCommands
 {
     /// <summary>Builds the <c>train</c> command.</summary>
     public static Command Create()

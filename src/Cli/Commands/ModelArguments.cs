@@ -1,12 +1,11 @@
 using System.CommandLine;
-using Var.Decoding.Sampling;
 using Var.Model;
 using Var.Model.Checkpoints;
 
 namespace Var.Cli.Commands;
 
 /// <summary>The model-selection options shared by every command that loads a generator.</summary>
-internal sealed class ModelOptions
+internal sealed class ModelArguments
 {
     public readonly Option<string?> Model = new("--model") { Description = $"Model name under weights/ or a folder with model.json (default: {ModelLoader.DefaultModel}). Ignored with --vae/--var." };
     public readonly Option<string?> Vae = new("--vae") { Description = "Official VQVAE checkpoint (.pth), e.g. vae_ch160v4096z32.pth." };
@@ -57,32 +56,5 @@ internal sealed class ModelOptions
         {
             throw new ArgumentException($"'{text}' is not a comma-separated list of integers");
         }
-    }
-}
-
-/// <summary>The sampling options shared by generate and bench.</summary>
-internal sealed class SamplingOptions
-{
-    public readonly Option<double?> Cfg = new("--cfg") { Description = "Guidance strength at the last scale (ramped from 0). Default: the model's (official: 1.5)." };
-    public readonly Option<int?> TopK = new("--top-k") { Description = "Keep the k most likely tokens, 0 = off. Default: the model's (official: 900)." };
-    public readonly Option<double?> TopP = new("--top-p") { Description = "Nucleus sampling threshold, 0 = off. Default: the model's (official: 0.96)." };
-    public readonly Option<bool> MoreSmooth = new("--more-smooth") { Description = "Gumbel-softmax embeddings (smoother visuals; not for FID)." };
-
-    public void AddTo(Command cmd)
-    {
-        foreach (var o in new Option[] { Cfg, TopK, TopP, MoreSmooth }) cmd.Options.Add(o);
-    }
-
-    public SamplingSettings Settings(ParseResult pr, ModelBundle model)
-    {
-        var s = new SamplingSettings
-        {
-            Cfg = pr.GetValue(Cfg) ?? model.Sampling.Cfg,
-            TopK = pr.GetValue(TopK) ?? model.Sampling.TopK,
-            TopP = pr.GetValue(TopP) ?? model.Sampling.TopP,
-            MoreSmooth = pr.GetValue(MoreSmooth),
-        };
-        s.Validate();
-        return s;
     }
 }
