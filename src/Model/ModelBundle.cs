@@ -69,6 +69,9 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Recommended sampling settings.</summary>
     public SamplingSettings Sampling { get; }
 
+    /// <summary>Recommended CoDe hand-over scale N (model.json <c>code.draft_scales</c>), or null.</summary>
+    public int? DefaultDraftScales { get; init; }
+
     /// <summary>Display name.</summary>
     public string Name { get; }
 

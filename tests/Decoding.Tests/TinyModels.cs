@@ -29,4 +29,16 @@ internal static class TinyModels
         return new ModelBundle("tiny", vae, var, ClassCatalog.Unnamed(5), CPU,
             dtype == "float32" ? ScalarType.Float32 : ScalarType.BFloat16);
     }
+
+    /// <summary>A bundle of two tiny transformers of different widths sharing one tokenizer: "var" (drafter) and "refiner".</summary>
+    public static ModelBundle CreatePair(int seed = 0)
+    {
+        var drafter = Create(seed);
+        manual_seed(seed + 100);
+        var rc = drafter.Transformer.Config with { EmbedDim = 32, NumHeads = 1, Depth = 1 };
+        var refiner = new VarTransformer(rc);
+        refiner.InitWeights(Math.Sqrt(1.0 / 3 / rc.EmbedDim), initAdaln: 0.5, initAdalnGamma: 1.0, initHead: 3.0);
+        return new ModelBundle("tiny-pair", drafter.Vqvae, new Dictionary<string, VarTransformer> { ["var"] = drafter.Transformer, ["refiner"] = refiner }, "var",
+            new Dictionary<string, Var.Model.Classifiers.ImageClassifier>(), ClassCatalog.Unnamed(5), CPU, ScalarType.Float32);
+    }
 }

@@ -114,7 +114,7 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         Assert.Equal(TinyModelFolder.Name, model.Name);
         Assert.Equal(8, model.ImageSize);
         Assert.Equal([1, 2, 3, 4], model.PatchNums);
-        Assert.Equal(["var"], model.Decoders);
+        Assert.Equal(["var", "code"], model.Decoders);
         Assert.Equal(10, model.Classes.Count);
         Assert.Equal("ankle boot", model.Classes[9].Name);
         Assert.Contains("boot", model.Classes[9].Synonyms);
@@ -133,16 +133,40 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
 
         foreach (var request in new[]
         {
-            new GenerateRequest { ClassId = 0, Code = new CodeDecoder() },
             new GenerateRequest { ClassId = 0, Hmar = new HmarDecoder() },
             new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder() },
         })
         {
             var error = await Assert.ThrowsAsync<RpcException>(() => client.GenerateAsync(request).ResponseAsync);
             Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
-            Assert.Contains("only 'var'", error.Status.Detail);
+            Assert.Contains("'var' and 'code' are", error.Status.Detail);
         }
         Assert.Single((await client.GenerateAsync(new GenerateRequest { ClassId = 0, Var = new VarDecoder() })).Images);
+    }
+
+    [Fact]
+    public async Task CodeRequestsUseTheRefinerAndEchoTheirSettings()
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var plain = await client.GenerateAsync(new GenerateRequest { ClassId = 3, Seed = 9, Count = 2 });
+        var code = await client.GenerateAsync(new GenerateRequest { ClassId = 3, Seed = 9, Count = 2, Code = new CodeDecoder() });
+        var again = await client.GenerateAsync(new GenerateRequest { ClassId = 3, Seed = 9, Count = 2, Code = new CodeDecoder { DraftScales = 2 } });
+        var whole = await client.GenerateAsync(new GenerateRequest { ClassId = 3, Seed = 9, Count = 2, Code = new CodeDecoder { DraftScales = 4, RefinerCfg = 1 } });
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal("code", code.Images[i].Settings.Decoder);
+            Assert.Equal(2, code.Images[i].Settings.DraftScales);
+            Assert.Equal("refiner", code.Images[i].Settings.Refiner);
+            Assert.False(code.Images[i].Settings.HasRefinerCfg);
+            Assert.Equal(0, plain.Images[i].Settings.DraftScales);
+            // The model's default N (model.json) is what draft_scales 0 means; the refiner changes the image.
+            Assert.Equal(again.Images[i].Data, code.Images[i].Data);
+            Assert.NotEqual(plain.Images[i].Data, code.Images[i].Data);
+            // Every scale drafted: the drafter alone.
+            Assert.Equal(plain.Images[i].Data, whole.Images[i].Data);
+            Assert.Equal(1, whole.Images[i].Settings.RefinerCfg);
+        }
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public sealed class TinyModelFolder : IDisposable
             PatchNums = patchNums,
         };
         var vc = new VarConfig { Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, VocabSize = 64, VaeChannels = 8, PatchNums = patchNums };
+        var rc = vc with { Depth = 1, EmbedDim = 32, NumHeads = 1 };
         using (var scope = NewDisposeScope())
         {
             manual_seed(7);
@@ -54,6 +55,10 @@ public sealed class TinyModelFolder : IDisposable
             var.InitWeights(Math.Sqrt(1.0 / 3 / vc.EmbedDim), initAdaln: 0.5, initAdalnGamma: 1.0, initHead: 3.0);
             StateDict.WriteSafetensors(Path.Combine(folder, "vqvae.safetensors"), vae.state_dict().Select(kv => (kv.Key, kv.Value)));
             StateDict.WriteSafetensors(Path.Combine(folder, "var.safetensors"), var.state_dict().Select(kv => (kv.Key, kv.Value)));
+            manual_seed(8);
+            using var refiner = new VarTransformer(rc);
+            refiner.InitWeights(Math.Sqrt(1.0 / 3 / rc.EmbedDim), initAdaln: 0.5, initAdalnGamma: 1.0, initHead: 3.0);
+            StateDict.WriteSafetensors(Path.Combine(folder, "refiner.safetensors"), refiner.state_dict().Select(kv => (kv.Key, kv.Value)));
         }
         var catalog = ClassCatalog.FashionMnist;
         new ModelManifest
@@ -63,10 +68,12 @@ public sealed class TinyModelFolder : IDisposable
             ImageSize = vq.ImageSize,
             Classes = Enumerable.Range(0, catalog.Count).Select(i => string.Join(", ", catalog.SynonymsOf(i))).ToList(),
             Sampling = new SamplingSettings { Cfg = 2.0, TopK = 20, TopP = 0.9 },
+            Code = new CodeDefaults { DraftScales = 2 },
             Components =
             {
                 ["vqvae"] = new ComponentEntry { Kind = "vqvae", File = "vqvae.safetensors", Config = ComponentEntry.ConfigFrom(vq) },
                 ["var"] = new ComponentEntry { Kind = "var", File = "var.safetensors", Config = ComponentEntry.ConfigFrom(vc) },
+                ["refiner"] = new ComponentEntry { Kind = "var", File = "refiner.safetensors", Config = ComponentEntry.ConfigFrom(rc) },
             },
         }.Write(Path.Combine(folder, ModelManifest.FileName));
     }

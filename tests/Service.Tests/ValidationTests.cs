@@ -22,6 +22,9 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
         { "top-p above one", "top_p", "[0, 1]" },
         { "jpeg quality zero", "output.jpeg_quality", "1..100" },
         { "class name too long", "class_name", "longer than 128" },
+        { "draft scales out of range", "code.draft_scales", "1..4" },
+        { "refiner cfg out of range", "code.refiner_cfg", "[0, 50]" },
+        { "refiner is the drafter", "code.refiner_model", "not a refiner" },
     };
 
     private static GenerateRequest Make(string name) => name switch
@@ -39,6 +42,9 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
         "top-p above one" => new GenerateRequest { ClassId = 0, TopP = 1.5 },
         "jpeg quality zero" => new GenerateRequest { ClassId = 0, Output = new OutputFormat { Encoding = ImageEncoding.Jpeg, JpegQuality = 0 } },
         "class name too long" => new GenerateRequest { ClassName = new string('x', 200) },
+        "draft scales out of range" => new GenerateRequest { ClassId = 0, Code = new CodeDecoder { DraftScales = 5 } },
+        "refiner cfg out of range" => new GenerateRequest { ClassId = 0, Code = new CodeDecoder { RefinerCfg = -1 } },
+        "refiner is the drafter" => new GenerateRequest { ClassId = 0, Code = new CodeDecoder { RefinerModel = "var" } },
         _ => throw new ArgumentException(name),
     };
 

@@ -64,6 +64,41 @@ public class TrainingStepTests
     }
 
     [Fact]
+    public void DistillationStepsPullTheRefinerTowardsTheTeacherOnTheFineScalesOnly()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var vae = TokenizerTrainer.Build(TinyVqvae);
+        vae.eval();
+        var teacherConfig = new VarTrainOptions { Depth = 2, Width = 64, Heads = 2 }.ConfigFor(TinyVqvae.VocabSize, TinyVqvae.ZChannels, TinyVqvae.PatchNums);
+        var teacher = VarTrainer.Build(teacherConfig);
+        // A confident teacher, so that the student has something to learn.
+        teacher.InitWeights(0.2, 0.5, 1.0, 3.0);
+        teacher.eval();
+        var student = VarTrainer.Build(new VarTrainOptions { Depth = 1, Width = 32, Heads = 2 }.ConfigFor(TinyVqvae.VocabSize, TinyVqvae.ZChannels, TinyVqvae.PatchNums));
+        student.train();
+        using var optimizer = VarTrainer.CreateOptimizer(student, 0.05);
+        var tokens = randint(0, TinyVqvae.VocabSize, [4, TinyVqvae.TotalTokens], dtype: ScalarType.Int64);
+        var labels = tensor(new long[] { 0, 1, 2, 3 });
+        int fromScale = 3;
+        Assert.True(VarTrainer.DistillLoss(teacher, teacher, vae, tokens, labels, 0, fromScale).item<float>() < 1e-5, "a model distilled from itself has no loss");
+        double first = 0, last = 0;
+        for (int i = 0; i < 12; i++)
+        {
+            using var step = NewDisposeScope();
+            optimizer.ZeroGrad();
+            var loss = VarTrainer.DistillLoss(student, teacher, vae, tokens, labels, 0, fromScale);
+            loss.backward();
+            optimizer.Step(1e-2);
+            if (i == 0) first = loss.item<float>();
+            last = loss.item<float>();
+        }
+        Assert.True(first > 0.05, $"the student starts far from the teacher: KL {first}");
+        Assert.True(last < 0.8 * first, $"KL {first} → {last}");
+        Assert.All(teacher.parameters(), p => Assert.Null(p.grad));
+    }
+
+    [Fact]
     public void WeightDecaySkipsVectorsAndPositionEmbeddings()
     {
         var config = new VarTrainOptions { Depth = 1, Width = 32, Heads = 2 }.ConfigFor(32, 4, [1, 2]);

@@ -20,6 +20,7 @@ internal static class EvalCommand
     {
         var models = new ModelArguments();
         var sampling = new SamplingOptions();
+        var decoders = new DecoderArguments();
         var perClass = new Option<int>("--per-class") { Description = "Images per class.", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Base seed (image i gets seed + i).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Generation batch size.", DefaultValueFactory = _ => 100 };
@@ -28,6 +29,7 @@ internal static class EvalCommand
         var cmd = new Command("eval", "Generate N images per class and report judge accuracy, Fréchet distance in judge features (and the real-data floor) and tokenizer PSNR as JSON. Needs a model folder with a 'judge' component (e.g. weights/fmnist).");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
+        decoders.AddTo(cmd);
         foreach (var o in new Option[] { perClass, seed, batch, data, samples }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
@@ -38,11 +40,12 @@ internal static class EvalCommand
             var folder = ModelLoader.ResolveModelFolder(source.Model ?? ModelLoader.DefaultModel);
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
+            var decoder = decoders.Create(pr, model);
             int classes = model.Transformer.Config.NumClasses;
             long baseSeed = pr.GetValue(seed);
             var requests = Enumerable.Range(0, classes).SelectMany(c => Enumerable.Range(0, n).Select(_ => c))
                 .Select((c, i) => new SampleRequest(c, baseSeed + i, settings)).ToList();
-            var sampler = new ImageGenerator(model);
+            var sampler = new ImageGenerator(model, decoder);
             var images = new List<GeneratedImage>();
             var clock = Stopwatch.StartNew();
             int bs = Math.Max(1, pr.GetValue(batch));
@@ -69,6 +72,7 @@ internal static class EvalCommand
             {
                 ["model"] = model.Name,
                 ["transformer"] = source.Role,
+                ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder),
                 ["images"] = result.Images,
                 ["per_class"] = n,
                 ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["more_smooth"] = settings.MoreSmooth, ["seed"] = baseSeed },

@@ -13,21 +13,21 @@ internal static class GenerateCommand
     {
         var models = new ModelArguments();
         var sampling = new SamplingOptions();
+        var decoders = new DecoderArguments();
         var classes = new Option<string[]>("--class") { Description = "Class ids or names; repeat the option or separate with commas. 'all' = every class.", Required = true, AllowMultipleArgumentsPerToken = true };
         var count = new Option<int>("--count") { Description = "Images per class.", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "Base seed: image i of the call (counting over classes, then images) gets seed + i.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder (created); PNGs plus manifest.jsonl (appended).", DefaultValueFactory = _ => "out" };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
-        var decoder = new Option<string>("--decoder") { Description = "Sampler: var (CoDe, HMAR and TTS-VAR are not available yet).", DefaultValueFactory = _ => "var" };
         var grid = new Option<string?>("--grid") { Description = "Also write all images as one PNG grid (a row per class)." };
         var server = new Option<string?>("--server") { Description = "Generate on a running service (http://HOST:PORT) instead of a local engine; the server's model and defaults apply." };
-        var cmd = new Command("generate", "Generate class-conditional images with the VAR sampler and write PNGs plus manifest.jsonl.");
+        var cmd = new Command("generate", "Generate class-conditional images (plain VAR, or CoDe with --decoder code) and write PNGs plus manifest.jsonl.");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
-        foreach (var o in new Option[] { classes, count, seed, output, batch, decoder, grid, server }) cmd.Options.Add(o);
+        decoders.AddTo(cmd);
+        foreach (var o in new Option[] { classes, count, seed, output, batch, grid, server }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
-            if (pr.GetValue(decoder) is { } d && d != "var") throw new NotSupportedException($"decoder '{d}' is not available yet (only 'var')");
             int perClass = pr.GetValue(count);
             if (perClass < 1 || perClass > 100_000) throw new ArgumentException("--count must be in 1..100000");
             int batchSize = pr.GetValue(batch);
@@ -35,16 +35,18 @@ internal static class GenerateCommand
             if (pr.GetValue(server) is { } address)
                 return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
                     pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
+                    pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.RefinerCfg),
                     pr.GetValue(output)!, pr.GetValue(grid), ct);
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
+            var decoder = decoders.Create(pr, model);
             var classIds = ResolveClasses(pr.GetValue(classes)!, model.Classes);
             long baseSeed = pr.GetValue(seed);
             var requests = classIds.SelectMany(c => Enumerable.Range(0, perClass).Select(_ => c))
                 .Select((c, i) => new SampleRequest(c, baseSeed + i, settings)).ToList();
             var outDir = pr.GetValue(output)!;
             Directory.CreateDirectory(outDir);
-            var sampler = new ImageGenerator(model);
+            var sampler = new ImageGenerator(model, decoder);
             var all = new List<GeneratedImage>();
             var clock = Stopwatch.StartNew();
             using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
@@ -66,11 +68,11 @@ internal static class GenerateCommand
                     manifest.WriteLine(new JsonObject
                     {
                         ["file"] = file, ["class"] = r.ClassId, ["class_name"] = model.Classes.NameOf(r.ClassId), ["seed"] = r.Seed,
-                        ["model"] = model.Name, ["decoder"] = "var", ["cfg"] = r.Settings.Cfg, ["top_k"] = r.Settings.TopK,
+                        ["model"] = model.Name, ["decoder"] = decoder.Kind, ["cfg"] = r.Settings.Cfg, ["top_k"] = r.Settings.TopK,
                         ["top_p"] = r.Settings.TopP, ["more_smooth"] = r.Settings.MoreSmooth,
                         ["dtype"] = model.ComputeType.ToString().ToLowerInvariant(), ["size"] = img.Size,
                         ["seconds"] = Math.Round(perImage, 4),
-                    }.ToJsonString());
+                    }.WithDecoderSettings(decoder).ToJsonString());
                     all.Add(img);
                 }
                 manifest.Flush();

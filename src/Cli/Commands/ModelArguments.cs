@@ -10,6 +10,7 @@ internal sealed class ModelArguments
     public readonly Option<string?> Model = new("--model") { Description = $"Model name under weights/ or a folder with model.json (default: {ModelLoader.DefaultModel}). Ignored with --vae/--var." };
     public readonly Option<string?> Vae = new("--vae") { Description = "Official VQVAE checkpoint (.pth), e.g. vae_ch160v4096z32.pth." };
     public readonly Option<string?> Var = new("--var") { Description = "Official VAR checkpoint (.pth), e.g. var_d16.pth." };
+    public readonly Option<string?> Refiner = new("--refiner") { Description = "Official VAR checkpoint of a CoDe refiner (.pth, e.g. refiner_8.pth or var_d16.pth), with --vae/--var and --decoder code." };
     public readonly Option<string> Role = new("--transformer") { Description = "Which transformer of a model folder: var (default) or refiner.", DefaultValueFactory = _ => "var" };
     public readonly Option<int?> Heads = new("--heads") { Description = "Attention heads, for checkpoints where it cannot be detected (plain attention; default width/64)." };
     public readonly Option<string?> PatchNums = new("--patch-nums") { Description = "Scale schedule override, e.g. 1,2,3,4,5,6,8,10,13,16." };
@@ -19,7 +20,7 @@ internal sealed class ModelArguments
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Model, Vae, Var, Role, Heads, PatchNums, Device, DType, Threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Model, Vae, Var, Refiner, Role, Heads, PatchNums, Device, DType, Threads }) cmd.Options.Add(o);
     }
 
     public ModelSource Source(ParseResult pr) => new()
@@ -27,6 +28,7 @@ internal sealed class ModelArguments
         Model = pr.GetValue(Model),
         VaeFile = pr.GetValue(Vae),
         VarFile = pr.GetValue(Var),
+        RefinerFile = pr.GetValue(Refiner),
         Role = pr.GetValue(Role) ?? "var",
         NumHeads = pr.GetValue(Heads),
         PatchNums = ParseInts(pr.GetValue(PatchNums)),

@@ -11,7 +11,8 @@ namespace Var.Cli.Commands;
 internal static class RemoteGenerate
 {
     public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
-        double? cfg, int? topK, double? topP, bool moreSmooth, string outDir, string? gridPath, CancellationToken ct)
+        double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, double? refinerCfg,
+        string outDir, string? gridPath, CancellationToken ct)
     {
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (classes.Count == 0) throw new ArgumentException("--class names no class");
@@ -35,6 +36,7 @@ internal static class RemoteGenerate
             {
                 Model = model, Class = classes[ci], Count = perClass, Seed = baseSeed + (long)ci * perClass,
                 Cfg = cfg, TopK = topK, TopP = topP, MoreSmooth = moreSmooth,
+                Decoder = decoder, DraftScales = draftScales, RefinerCfg = refinerCfg,
             };
             IReadOnlyList<RemoteImage> images;
             var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -64,13 +66,15 @@ internal static class RemoteGenerate
             {
                 var file = GenerateCommand.FileName(img.ClassName, img.ClassId, img.Seed);
                 File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
-                manifest.WriteLine(new JsonObject
+                var line = new JsonObject
                 {
                     ["file"] = file, ["class"] = img.ClassId, ["class_name"] = img.ClassName, ["seed"] = img.Seed,
                     ["model"] = img.Model, ["decoder"] = img.Decoder, ["cfg"] = img.Cfg, ["top_k"] = img.TopK,
                     ["top_p"] = img.TopP, ["more_smooth"] = img.MoreSmooth, ["size"] = img.Size, ["server"] = address,
                     ["queue_ms"] = Math.Round(img.QueueMs, 1), ["generation_ms"] = Math.Round(img.GenerationMs, 1), ["batch_size"] = img.BatchSize,
-                }.ToJsonString());
+                };
+                if (img.Decoder == "code") line.WithCode(img.DraftScales, img.RefinerCfg);
+                manifest.WriteLine(line.ToJsonString());
                 size = img.Size;
                 written++;
                 if (gridPath is not null)

@@ -80,8 +80,12 @@ internal static class TrainCommands
         var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 2 };
         var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer weights (summary.json beside them gives the config)", DefaultValueFactory = _ => "runs/tokenizer/model.safetensors" };
         var init = new Option<string?>("--init") { Description = "Start a new run from these weights (same architecture; fresh optimiser and schedule) instead of a random init" };
-        var c = new Command("var", "Teacher-forced next-scale training of a VAR transformer on cached tokens");
+        var teacher = new Option<string?>("--teacher") { Description = "Refiner specialisation (CoDe): a model folder whose 'var' transformer is the frozen teacher; the loss becomes KL(teacher || student) on the scales from --distill-from on" };
+        var distillFrom = new Option<int>("--distill-from") { Description = "With --teacher: the first distilled scale, the CoDe hand-over N", DefaultValueFactory = _ => 4 };
+        var c = new Command("var", "Teacher-forced next-scale training of a VAR transformer on cached tokens (or, with --teacher, a CoDe refiner distilled on the fine scales)");
         c.Options.Add(init);
+        c.Options.Add(teacher);
+        c.Options.Add(distillFrom);
         common.AddTo(c);
         c.Options.Add(depth);
         c.Options.Add(width);
@@ -96,6 +100,8 @@ internal static class TrainCommands
                 Heads = r.GetValue(heads),
                 TokenizerWeights = r.GetValue(tokenizer)!,
                 InitWeights = r.GetValue(init),
+                TeacherModel = r.GetValue(teacher),
+                DistillFromScale = r.GetValue(distillFrom),
             };
             o = o with { TokenCacheDirectory = Path.Combine(o.RunsDirectory, "tokens") };
             VarTrainer.Run(o, Console.WriteLine, cancel);

@@ -99,7 +99,10 @@ public sealed class RemoteGenerator : IDisposable
         switch (request.Decoder.Trim().ToLowerInvariant())
         {
             case "var": m.Var = new VarDecoder(); break;
-            case "code": m.Code = new CodeDecoder(); break;
+            case "code":
+                m.Code = new CodeDecoder { DraftScales = request.DraftScales ?? 0 };
+                if (request.RefinerCfg is { } refinerCfg) m.Code.RefinerCfg = refinerCfg;
+                break;
             case "hmar": m.Hmar = new HmarDecoder(); break;
             case "tts" or "tts-var" or "tts_var": m.TtsVar = new TtsVarDecoder(); break;
             default: throw new ArgumentException($"unknown decoder '{request.Decoder}' (use var, code, hmar or tts)");
@@ -122,7 +125,11 @@ public sealed class RemoteGenerator : IDisposable
         r.Index, r.Seed, r.ClassId, r.ClassName, r.MimeType, r.Data.ToByteArray(), r.Width,
         r.Tokens is { } t ? t.Scales.Select(s => s.Ids.ToArray()).ToArray() : null,
         r.Settings?.Model ?? "", r.Settings?.Decoder ?? "", r.Settings?.Cfg ?? 0, r.Settings?.TopK ?? 0, r.Settings?.TopP ?? 0,
-        r.Settings?.MoreSmooth ?? false, r.Timings?.QueueMs ?? 0, r.Timings?.GenerationMs ?? 0, r.Timings?.BatchSize ?? 0);
+        r.Settings?.MoreSmooth ?? false, r.Timings?.QueueMs ?? 0, r.Timings?.GenerationMs ?? 0, r.Timings?.BatchSize ?? 0)
+    {
+        DraftScales = r.Settings?.DraftScales ?? 0,
+        RefinerCfg = r.Settings is { HasRefinerCfg: true } s ? s.RefinerCfg : null,
+    };
 
     private static string Normalize(string address) =>
         address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;

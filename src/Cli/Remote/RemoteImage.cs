@@ -20,4 +20,11 @@ namespace Var.Cli.Remote;
 /// <param name="BatchSize">Rows in its batch.</param>
 public sealed record RemoteImage(int Index, long Seed, int ClassId, string ClassName, string MimeType, byte[] Data, int Size,
     int[][]? Tokens, string Model, string Decoder, double Cfg, int TopK, double TopP, bool MoreSmooth,
-    double QueueMs, double GenerationMs, int BatchSize);
+    double QueueMs, double GenerationMs, int BatchSize)
+{
+    /// <summary>CoDe: scales made by the drafter (0 for other decoders).</summary>
+    public int DraftScales { get; init; }
+
+    /// <summary>CoDe: the refiner's guidance when it differs from <see cref="Cfg"/>.</summary>
+    public double? RefinerCfg { get; init; }
+}

@@ -30,8 +30,14 @@ public sealed record RemoteRequest
     /// <summary>Gumbel "more smooth" embeddings.</summary>
     public bool MoreSmooth { get; init; }
 
-    /// <summary>Decoder: "var" (the others are reserved and refused by the server).</summary>
+    /// <summary>Decoder: "var" or "code" (HMAR and TTS-VAR are reserved and refused by the server).</summary>
     public string Decoder { get; init; } = "var";
+
+    /// <summary>CoDe: scales made by the drafter (null = the model's default).</summary>
+    public int? DraftScales { get; init; }
+
+    /// <summary>CoDe: guidance on the refiner's scales (null = <see cref="Cfg"/>).</summary>
+    public double? RefinerCfg { get; init; }
 
     /// <summary>"png", "jpeg" or "tokens".</summary>
     public string Format { get; init; } = "png";

@@ -6,8 +6,10 @@ namespace Var.Decoding.Core;
 /// The cached VAR step (var.md §3): the scale's tokens attend to the transformer's KV cache and to each other. At
 /// scale 0 it opens the transformer on the session (the start token is the class embedding); later it continues the
 /// open context, which must hold every earlier scale (after cached steps or a <see cref="PrefillScaleStep"/>).
+/// <paramref name="cacheTokens"/> sizes the cache it opens (default: the whole sequence; CoDe's drafter needs only its
+/// own scales).
 /// </summary>
-public sealed class CachedScaleStep(VarTransformer transformer) : IScaleStep
+public sealed class CachedScaleStep(VarTransformer transformer, int? cacheTokens = null) : IScaleStep
 {
     /// <summary>The transformer that runs the step.</summary>
     public VarTransformer Transformer => transformer;
@@ -20,7 +22,7 @@ public sealed class CachedScaleStep(VarTransformer transformer) : IScaleStep
         TransformerContext context;
         if (si == 0)
         {
-            context = session.Open(transformer);
+            context = session.Open(transformer, cacheTokens);
             x = transformer.StartInput(context.Cond);
         }
         else

@@ -21,7 +21,7 @@ public static class DecodingLoop
             if (!session.DropCancelled()) return;
             using var scope = NewDisposeScope();
             var logits = plan.StepFor(si).Logits(session, si);
-            var (idxBl, hBChw) = TokenDraw.Draw(session, si, logits, plan.TemperatureAt(si), plan.Constraint);
+            var (idxBl, hBChw) = TokenDraw.Draw(session, si, logits, plan.SamplingAt(si), plan.Constraint);
             session.Commit(si, idxBl, hBChw);
             foreach (var hook in plan.Hooks) hook.AfterScale(session, si);
         }

@@ -2,7 +2,7 @@ namespace Var.Decoding.Core;
 
 /// <summary>
 /// What a decoder runs on the one loop: which step produces which scales (contiguous segments covering every scale),
-/// an optional per-scale temperature, an optional token constraint, and the hooks run after every scale.
+/// optional per-scale sampling settings, an optional token constraint, and the hooks run after every scale.
 /// </summary>
 public sealed record DecodingPlan
 {
@@ -30,8 +30,19 @@ public sealed record DecodingPlan
     /// <summary>The segments, in scale order.</summary>
     public IReadOnlyList<PlanSegment> Segments { get; }
 
-    /// <summary>Temperature per absolute scale index (null: 1 everywhere).</summary>
-    public IReadOnlyList<double>? Temperatures { get; init; }
+    /// <summary>Sampling settings per absolute scale index (null: the rows' own settings everywhere).</summary>
+    public IReadOnlyList<ScaleSampling>? Scales
+    {
+        get => scales;
+        init
+        {
+            if (value is not null && value.Count != NumScales) throw new ArgumentException($"{value.Count} per-scale settings for {NumScales} scales", nameof(Scales));
+            foreach (var s in value ?? []) s.Validate();
+            scales = value;
+        }
+    }
+
+    private readonly IReadOnlyList<ScaleSampling>? scales;
 
     /// <summary>Forces known tokens after the draw (editing), or null.</summary>
     public ITokenConstraint? Constraint { get; init; }
@@ -42,8 +53,8 @@ public sealed record DecodingPlan
     /// <summary>The step for scale <paramref name="si"/>.</summary>
     public IScaleStep StepFor(int si) => Segments.First(s => si >= s.First && si < s.End).Step;
 
-    /// <summary>The temperature at scale <paramref name="si"/>.</summary>
-    public double TemperatureAt(int si) => Temperatures is { } t ? t[si] : 1.0;
+    /// <summary>The sampling settings at scale <paramref name="si"/>.</summary>
+    public ScaleSampling SamplingAt(int si) => scales is { } s ? s[si] : ScaleSampling.RowSettings;
 
     /// <summary>This plan with <paramref name="hook"/> run after its own hooks.</summary>
     public DecodingPlan WithHook(IScaleHook hook) => this with { Hooks = [.. Hooks, hook] };

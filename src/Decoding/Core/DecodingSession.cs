@@ -42,16 +42,19 @@ public sealed class DecodingSession : IDisposable
 
     /// <summary>
     /// Starts a session for <paramref name="requests"/> (one row each, in order). Throws
-    /// <see cref="ArgumentOutOfRangeException"/> for a class id outside the model or invalid settings.
+    /// <see cref="ArgumentOutOfRangeException"/> for a class id outside the model or invalid settings. With
+    /// <paramref name="allowUnconditional"/> the class id K (the number of classes: the unconditional class, whose
+    /// conditional and unconditional rows are the same) is accepted too (in/out-painting, var.md §5).
     /// </summary>
-    public static DecodingSession Start(ModelBundle model, IReadOnlyList<SampleRequest> requests)
+    public static DecodingSession Start(ModelBundle model, IReadOnlyList<SampleRequest> requests, bool allowUnconditional = false)
     {
         if (requests.Count == 0) throw new ArgumentException("a session needs at least one request", nameof(requests));
         int classes = model.Transformers.Values.Min(t => t.Config.NumClasses);
+        int last = allowUnconditional ? classes : classes - 1;
         foreach (var r in requests)
         {
-            if (r.ClassId < 0 || r.ClassId >= classes)
-                throw new ArgumentOutOfRangeException(nameof(requests), r.ClassId, $"class id must be in 0..{classes - 1}");
+            if (r.ClassId < 0 || r.ClassId > last)
+                throw new ArgumentOutOfRangeException(nameof(requests), r.ClassId, $"class id must be in 0..{last}");
             r.Settings.Validate();
         }
         return new DecodingSession(model, requests);
@@ -119,17 +122,18 @@ public sealed class DecodingSession : IDisposable
     }
 
     /// <summary>
-    /// Opens <paramref name="transformer"/> for this batch with an empty cache, closing (and freeing) whatever was
-    /// open: class conditioning for the rows and for the unconditional class, and its modulations.
+    /// Opens <paramref name="transformer"/> for this batch with an empty cache for up to <paramref name="cacheTokens"/>
+    /// tokens (default: the whole sequence), closing (and freeing) whatever was open: class conditioning for the rows
+    /// and for the unconditional class, and its modulations.
     /// </summary>
-    public TransformerContext Open(VarTransformer transformer)
+    public TransformerContext Open(VarTransformer transformer, int? cacheTokens = null)
     {
         CloseContext();
         using var scope = NewDisposeScope();
         var labels2B = cat(new[] { labelsB, full(Count, transformer.Config.NullClass, dtype: ScalarType.Int64, device: labelsB.device) }, 0);
         var cond = transformer.ClassEmbedding(labels2B);
         var mods = transformer.BlockModulations(cond);
-        Context = new TransformerContext(transformer, cond.DetachFromDisposeScope(), mods.Select(m => m.DetachFromDisposeScope()).ToArray(), transformer.NewCache());
+        Context = new TransformerContext(transformer, cond.DetachFromDisposeScope(), mods.Select(m => m.DetachFromDisposeScope()).ToArray(), transformer.NewCache(cacheTokens));
         return Context;
     }
 

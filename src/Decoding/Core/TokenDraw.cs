@@ -3,20 +3,56 @@ using Var.Decoding.Sampling;
 namespace Var.Decoding.Core;
 
 /// <summary>
-/// The one draw routine (var.md §3 steps 6.3–6.6): classifier-free guidance on the absolute scale index, per-row
-/// top-k/top-p, an optional temperature, the per-row seeded inverse-CDF draw, the optional constraint, and the token
-/// embedding (or the gumbel "more smooth" mix for rows that ask for it).
+/// The one draw routine (var.md §3 steps 6.3–6.6): classifier-free guidance on the absolute scale index, top-k/top-p
+/// (per row, or as the plan fixes them for the scale), the temperature, the per-row seeded inverse-CDF draw, the
+/// optional constraint, and the token embedding (or the gumbel "more smooth" mix for rows that ask for it).
 /// </summary>
 public static class TokenDraw
 {
     /// <summary>
-    /// Draws scale <paramref name="si"/> for the session's B rows from logits2BlV (2B, l, V) float32 (conditional rows
-    /// first). <paramref name="temperature"/> divides the filtered logits (CoDe §2.2: after top-k/top-p, so it does not
-    /// change which tokens survive); 1 = off. Returns tokens (B, l) int64 and embeddings (B, Cvae, pn, pn).
+    /// Guided logits (B, l, V) from logits2BlV (2B, l, V) float32 (conditional rows first): (1 + t)·cond − t·uncond with
+    /// t = cfg · si/(K−1) on the absolute scale index (VAR §3 step 6.3; CoDe §2.2: the ramp does not restart).
     /// </summary>
-    public static (Tensor IdxBl, Tensor HBChw) Draw(DecodingSession session, int si, Tensor logits2BlV, double temperature = 1.0, ITokenConstraint? constraint = null)
+    public static Tensor Guided(DecodingSession session, int si, Tensor logits2BlV, ScaleSampling? scale = null)
     {
-        if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be > 0");
+        int b = session.Count, sn = session.NumScales;
+        double ratio = sn == 1 ? 0 : si / (double)(sn - 1);
+        using var cond = logits2BlV.narrow(0, 0, b);
+        using var uncond = logits2BlV.narrow(0, b, b);
+        if (scale?.Cfg is { } cfg)
+        {
+            double tc = cfg * ratio;
+            return cond * (tc + 1) - uncond * tc;
+        }
+        using var scope = NewDisposeScope();
+        var t = session.Cfg * ratio;
+        return (cond * (t + 1) - uncond * t).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The logits the draw samples from (B, l, V): guided, filtered by top-k then top-p (−inf where removed), then
+    /// divided by the temperature (CoDe §2.2: after the filters, so it does not change which tokens survive).
+    /// softmax(−1) of it is the sampling distribution.
+    /// </summary>
+    public static Tensor Filtered(DecodingSession session, int si, Tensor logits2BlV, ScaleSampling? scale = null)
+    {
+        scale ??= ScaleSampling.RowSettings;
+        using var scope = NewDisposeScope();
+        var guided = Guided(session, si, logits2BlV, scale);
+        int b = session.Count;
+        var topK = scale.TopK is { } k ? full(b, k, dtype: ScalarType.Int64, device: guided.device) : session.TopK;
+        var topP = scale.TopP is { } p ? full(b, (float)p, device: guided.device) : session.TopP;
+        var masked = LogitFilter.Apply(guided, topK, topP);
+        if (scale.Temperature != 1.0) masked = masked.div(scale.Temperature);
+        return masked.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Draws scale <paramref name="si"/> for the session's B rows from logits2BlV (2B, l, V) float32 (conditional rows
+    /// first) with the scale's settings. Returns tokens (B, l) int64 and embeddings (B, Cvae, pn, pn).
+    /// </summary>
+    public static (Tensor IdxBl, Tensor HBChw) Draw(DecodingSession session, int si, Tensor logits2BlV, ScaleSampling? scale = null, ITokenConstraint? constraint = null)
+    {
         using var scope = NewDisposeScope();
         var quantizer = session.Model.Vqvae.Quantizer;
         var codebook = quantizer.Codebook;
@@ -24,11 +60,7 @@ public static class TokenDraw
         int b = session.Count, sn = session.NumScales, pn = session.PatchNums[si], l = pn * pn;
         long v = logits2BlV.shape[^1];
         double ratio = sn == 1 ? 0 : si / (double)(sn - 1);
-        // VAR §3 step 6.3: t = cfg · si/(SN−1) on the absolute scale index; t = 0 at the first scale.
-        var t = session.Cfg * ratio;
-        var guided = logits2BlV.narrow(0, 0, b) * (t + 1) - logits2BlV.narrow(0, b, b) * t;
-        var masked = LogitFilter.Apply(guided, session.TopK, session.TopP);
-        if (temperature != 1.0) masked = masked.div(temperature);
+        var masked = Filtered(session, si, logits2BlV, scale);
         var cdf = masked.softmax(-1).to(ScalarType.Float64).cumsum(-1);
         var u = stack(rows.Select(r => r.Random.Uniforms(l)).ToArray()).to(logits2BlV.device);
         var target = (u * cdf.select(-1, v - 1)).unsqueeze(-1);

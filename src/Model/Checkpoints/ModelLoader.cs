@@ -17,6 +17,9 @@ public sealed record ModelSource
     /// <summary>Official VAR checkpoint (.pth or .safetensors).</summary>
     public string? VarFile { get; init; }
 
+    /// <summary>Official VAR checkpoint of a CoDe refiner (e.g. refiner_8.pth or var_d16.pth), loaded as the role "refiner".</summary>
+    public string? RefinerFile { get; init; }
+
     /// <summary>Which transformer of a model folder is the bundle's default ("var" by default, e.g. "refiner").</summary>
     public string Role { get; init; } = ModelBundle.DefaultRole;
 
@@ -125,10 +128,15 @@ public static class ModelLoader
         {
             if (source.VarFile is null || source.VaeFile is null)
                 throw new ArgumentException("official checkpoints need both --vae and --var");
+            if (source.Role != ModelBundle.DefaultRole) throw new ArgumentException("--transformer selects a transformer of a model folder; with --vae/--var use --refiner");
             var (vae, var) = LoadOfficialPair(source.VaeFile, source.VarFile, source.NumHeads, source.PatchNums);
             var catalog = OfficialCatalog(var.Config.NumClasses);
-            return new ModelBundle(Path.GetFileNameWithoutExtension(source.VarFile), vae, var, catalog, device, dtype);
+            var pair = new Dictionary<string, VarTransformer>(StringComparer.Ordinal) { [ModelBundle.DefaultRole] = var };
+            if (source.RefinerFile is not null) pair["refiner"] = LoadOfficialRefiner(source.RefinerFile, var.Config, source.PatchNums);
+            return new ModelBundle(Path.GetFileNameWithoutExtension(source.VarFile), vae, pair, ModelBundle.DefaultRole,
+                new Dictionary<string, ImageClassifier>(), catalog, device, dtype);
         }
+        if (source.RefinerFile is not null) throw new ArgumentException("--refiner FILE goes with --vae/--var; a model folder names its refiner in model.json");
         var folder = ResolveModelFolder(source.Model ?? DefaultModel);
         var manifestPath = Path.Combine(folder, ModelManifest.FileName);
         var manifest = ModelManifest.Read(manifestPath);
@@ -143,7 +151,7 @@ public static class ModelLoader
             : throw new CheckpointException(manifestPath, $"component '{source.Role}' is not a transformer");
         var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(numClasses);
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
-            classifiers, classes, device, dtype, manifest.Sampling);
+            classifiers, classes, device, dtype, manifest.Sampling) { DefaultDraftScales = manifest.Code?.DraftScales };
     }
 
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>
@@ -162,6 +170,25 @@ public static class ModelLoader
         }
         var vae = LoadVqvaeFile(vaeFile, var.Config.PatchNums);
         return (vae, var);
+    }
+
+    /// <summary>
+    /// Loads an official VAR file as the refiner of <paramref name="drafter"/> (CoDe: same tokenizer, classes and scale
+    /// schedule; its own width and depth). Heads are detected (l2-norm attention) or taken as width/64.
+    /// </summary>
+    public static VarTransformer LoadOfficialRefiner(string refinerFile, VarConfig drafter, int[]? patchNums = null)
+    {
+        using var sd = StateDict.Read(refinerFile);
+        var config = ConfigDetector.DetectVar(sd, null);
+        if (patchNums is not null) config = config with { PatchNums = patchNums };
+        if (config.NumClasses != drafter.NumClasses)
+            throw new CheckpointException(refinerFile, $"the refiner has {config.NumClasses} classes, the drafter {drafter.NumClasses}");
+        if (config.VocabSize != drafter.VocabSize || config.VaeChannels != drafter.VaeChannels || !config.PatchNums.SequenceEqual(drafter.PatchNums))
+            throw new CheckpointException(refinerFile, $"the refiner's tokenizer (V={config.VocabSize}, Cvae={config.VaeChannels}, scales [{string.Join(",", config.PatchNums)}]) differs from the drafter's (V={drafter.VocabSize}, Cvae={drafter.VaeChannels}, scales [{string.Join(",", drafter.PatchNums)}])");
+        var refiner = Build(() => new VarTransformer(config), refinerFile);
+        sd.LoadInto(refiner);
+        refiner.eval();
+        return refiner;
     }
 
     /// <summary>Loads a VQVAE file alone; the schedule comes from <paramref name="patchNums"/> or is detected.</summary>

@@ -38,6 +38,9 @@ public sealed record ModelManifest
     /// <summary>Recommended sampling settings for this model (null: the official defaults).</summary>
     public SamplingSettings? Sampling { get; init; }
 
+    /// <summary>Collaborative-decoding defaults (drafter "var", refiner "refiner"), or null.</summary>
+    public CodeDefaults? Code { get; init; }
+
     /// <summary>Components by role: "vqvae", "var" (the default generator), "refiner", "reward", "judge", …</summary>
     public Dictionary<string, ComponentEntry> Components { get; init; } = [];
 

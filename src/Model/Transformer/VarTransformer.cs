@@ -174,8 +174,8 @@ public sealed class VarTransformer : nn.Module<Tensor, Tensor, Tensor>
         return (x + LevelPositions(begin, end)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>An empty KV cache for this transformer, for up to the full sequence.</summary>
-    public TransformerCache NewCache() => new(blocks.Count, Config.TotalTokens);
+    /// <summary>An empty KV cache for this transformer, for up to <paramref name="tokens"/> tokens (default: the full sequence).</summary>
+    public TransformerCache NewCache(int? tokens = null) => new(blocks.Count, tokens ?? Config.TotalTokens);
 
     /// <summary>
     /// One cached step: x (B, l, C) of the current scale, modulations from <see cref="BlockModulations"/> and cond

@@ -1,3 +1,4 @@
+using Var.Decoding.Decoders;
 using Var.Model;
 
 namespace Var.Service.Models;
@@ -17,6 +18,10 @@ public sealed class LoadedModel
         ClassSynonyms = Enumerable.Range(0, model.Classes.Count).Select(i => model.Classes.SynonymsOf(i)).ToArray();
         Defaults = model.Sampling with { MoreSmooth = false };
         DType = model.ComputeType.ToString().ToLowerInvariant();
+        Transformers = model.Transformers.Keys.Order(StringComparer.Ordinal).ToArray();
+        DefaultTransformer = model.DefaultTransformer;
+        Decoders = model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner) ? ["var", "code"] : ["var"];
+        DefaultDraftScales = model.DefaultDraftScales ?? Math.Max(1, PatchNums.Count - 2);
         Device = model.Device.ToString().ToLowerInvariant();
     }
 
@@ -40,6 +45,18 @@ public sealed class LoadedModel
 
     /// <summary>Sampling settings used for fields a request leaves unset.</summary>
     public SamplingSettings Defaults { get; }
+
+    /// <summary>Roles of the model's transformers ("var", "refiner" …).</summary>
+    public IReadOnlyList<string> Transformers { get; }
+
+    /// <summary>Role of the default transformer (the CoDe drafter).</summary>
+    public string DefaultTransformer { get; }
+
+    /// <summary>Decoders that work with this model ("var", and "code" when it has a refiner).</summary>
+    public IReadOnlyList<string> Decoders { get; }
+
+    /// <summary>CoDe draft scales used when a request leaves them 0 (model.json, else K−2).</summary>
+    public int DefaultDraftScales { get; }
 
     /// <summary>Transformer dtype ("float32", "bfloat16").</summary>
     public string DType { get; }

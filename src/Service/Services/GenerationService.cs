@@ -88,7 +88,7 @@ public sealed class GenerationService(GenerationScheduler scheduler, RequestVali
                 Description = m.Model.Name == m.Name ? "" : m.Model.Name,
                 ImageSize = m.ImageSize,
                 PatchNums = { m.PatchNums },
-                Decoders = { "var" },
+                Decoders = { m.Decoders },
                 DefaultCfg = m.Defaults.Cfg,
                 DefaultTopK = m.Defaults.TopK,
                 DefaultTopP = m.Defaults.TopP,
@@ -104,6 +104,6 @@ public sealed class GenerationService(GenerationScheduler scheduler, RequestVali
     }
 
     private void LogAccepted(GenerationPlan plan, GenerationTicket ticket) =>
-        logger.LogInformation("Accepted {Count} images of class {ClassId} from {Model} (cfg {Cfg}, top-k {TopK}, top-p {TopP}) at queue position {Position}",
-            plan.Images.Count, plan.Images[0].ClassId, plan.Model.Name, plan.Images[0].Settings.Cfg, plan.Images[0].Settings.TopK, plan.Images[0].Settings.TopP, ticket.Position);
+        logger.LogInformation("Accepted {Count} images of class {ClassId} from {Model} ({Decoder}; cfg {Cfg}, top-k {TopK}, top-p {TopP}) at queue position {Position}",
+            plan.Images.Count, plan.Images[0].ClassId, plan.Model.Name, plan.Decoder.BatchKey, plan.Images[0].Settings.Cfg, plan.Images[0].Settings.TopK, plan.Images[0].Settings.TopP, ticket.Position);
 }

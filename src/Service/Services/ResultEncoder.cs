@@ -1,3 +1,4 @@
+using Var.Decoding.Decoders;
 using System.Diagnostics;
 using Google.Protobuf;
 using Var.Decoding.Imaging;
@@ -36,6 +37,12 @@ public static class ResultEncoder
                 Dtype = plan.Model.DType,
             },
         };
+        if (plan.Decoder is CollaborativeDecoding code)
+        {
+            message.Settings.DraftScales = code.DraftScales;
+            message.Settings.Refiner = code.Refiner;
+            if (code.RefinerCfg is { } refinerCfg) message.Settings.RefinerCfg = refinerCfg;
+        }
         switch (plan.Output.Encoding)
         {
             case ImageEncoding.Tokens:

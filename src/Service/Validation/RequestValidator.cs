@@ -32,16 +32,10 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         var violations = new ViolationList();
         var limits = options.Value;
 
-        if (request.DecoderCase is not (GenerateRequest.DecoderOneofCase.None or GenerateRequest.DecoderOneofCase.Var))
+        if (request.DecoderCase is GenerateRequest.DecoderOneofCase.Hmar or GenerateRequest.DecoderOneofCase.TtsVar)
         {
-            var name = request.DecoderCase switch
-            {
-                GenerateRequest.DecoderOneofCase.Code => "code (CoDe)",
-                GenerateRequest.DecoderOneofCase.Hmar => "hmar (HMAR)",
-                GenerateRequest.DecoderOneofCase.TtsVar => "tts_var (TTS-VAR)",
-                _ => request.DecoderCase.ToString(),
-            };
-            throw new RpcException(new Status(StatusCode.Unimplemented, $"decoder {name} is not available yet; only 'var' is (leave decoder unset or set var)"));
+            var name = request.DecoderCase == GenerateRequest.DecoderOneofCase.Hmar ? "hmar (HMAR)" : "tts_var (TTS-VAR)";
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"decoder {name} is not available yet; 'var' and 'code' are"));
         }
 
         LoadedModel? model = null;
@@ -119,6 +113,10 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         if (request.RequestId.Length > MaxTextLength || request.RequestId.Any(char.IsControl))
             violations.Add(prefix + "request_id", $"at most {MaxTextLength} printable characters");
 
+        IDecoder decoder = new VarDecoding();
+        if (request.DecoderCase == GenerateRequest.DecoderOneofCase.Code && model is not null)
+            decoder = CodeDecoding(request.Code, model, prefix + "code.", violations) ?? decoder;
+
         violations.ThrowIfAny();
 
         long baseSeed = request.HasSeed ? request.Seed : Random.Shared.NextInt64(0, 1L << 53);
@@ -126,6 +124,23 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
             .Select(i => new ImageSpec(i, classId, request.Seeds.Count > 0 ? request.Seeds[i] : unchecked(baseSeed + i), settings))
             .ToArray();
         var requestId = request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N")[..12];
-        return new GenerationPlan(requestId, model!, new VarDecoding(), images, output, request.Preview);
+        return new GenerationPlan(requestId, model!, decoder, images, output, request.Preview);
+    }
+
+    /// <summary>The CoDe decoder a request's <c>code</c> field asks for, or null after adding its violations.</summary>
+    private static CollaborativeDecoding? CodeDecoding(CodeDecoder code, LoadedModel model, string prefix, ViolationList violations)
+    {
+        int before = violations.Count;
+        var refiner = code.RefinerModel.Length == 0 ? CollaborativeDecoding.DefaultRefiner : code.RefinerModel;
+        if (!model.Decoders.Contains("code"))
+            violations.Add(prefix.TrimEnd('.'), $"model '{model.Name}' has no refiner, so it cannot decode with CoDe (transformers: {string.Join(", ", model.Transformers)})");
+        else if (!model.Transformers.Contains(refiner) || refiner == model.DefaultTransformer)
+            violations.Add(prefix + "refiner_model", $"'{refiner}' is not a refiner of model '{model.Name}' (a transformer of the same model other than '{model.DefaultTransformer}': {string.Join(", ", model.Transformers.Where(t => t != model.DefaultTransformer))})");
+        int k = model.PatchNums.Count;
+        int n = code.DraftScales == 0 ? model.DefaultDraftScales : code.DraftScales;
+        if (n < 1 || n > k) violations.Add(prefix + "draft_scales", $"draft_scales {code.DraftScales} is out of range 1..{k} (0 = the model's default, {model.DefaultDraftScales})");
+        double? refinerCfg = code.HasRefinerCfg ? code.RefinerCfg : null;
+        if (refinerCfg is { } c && (double.IsNaN(c) || c < 0 || c > 50)) violations.Add(prefix + "refiner_cfg", $"refiner_cfg {c} is out of range [0, 50]");
+        return violations.Count > before ? null : new CollaborativeDecoding(n, model.DefaultTransformer, refiner, refinerCfg);
     }
 }

@@ -27,6 +27,16 @@ public sealed record VarTrainOptions : RunOptions
     /// </summary>
     public string? InitWeights { get; init; }
 
+    /// <summary>
+    /// Refiner specialisation (CoDe §1, "specialized fine-tuning"): a model folder whose "var" transformer is the
+    /// frozen teacher. The loss becomes KL(teacher ‖ student) of the teacher-forced logits on the scales from
+    /// <see cref="DistillFromScale"/> on, instead of cross-entropy on all scales. Null = ordinary training.
+    /// </summary>
+    public string? TeacherModel { get; init; }
+
+    /// <summary>First scale (N, the CoDe hand-over) whose logits the student learns from the teacher.</summary>
+    public int DistillFromScale { get; init; }
+
     /// <summary>Number of AdaLN blocks.</summary>
     public int Depth { get; init; } = 4;
 

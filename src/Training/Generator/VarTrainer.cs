@@ -46,6 +46,9 @@ public static class VarTrainer
             runLog.Line($"[{options.Name}] initialised from {init}");
         }
         runLog.Line($"[{options.Name}] VAR {RunSummary.CountParameters(model):N0} params, config {ComponentEntry.ConfigFrom(config).ToJsonString()}");
+        using var teacher = options.TeacherModel is { } teacherFolder ? LoadTeacher(teacherFolder, config, options.DistillFromScale) : null;
+        if (teacher is not null)
+            runLog.Line($"[{options.Name}] distilling scales {options.DistillFromScale}..{config.NumScales - 1} from the 'var' transformer of {options.TeacherModel} ({RunSummary.CountParameters(teacher):N0} params)");
 
         var sampler = new EpochSampler(train.Count, options.BatchSize, options.Seed);
         var evalIndices = Enumerable.Range(0, Math.Min(options.EvalImages, test.Count)).ToArray();
@@ -58,7 +61,9 @@ public static class VarTrainer
             StepSeed.Apply(options.Seed, step);
             var idx = sampler.Batch(step);
             optimizer.ZeroGrad();
-            var loss = Loss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, out _);
+            var loss = teacher is null
+                ? Loss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, out _)
+                : DistillLoss(model, teacher, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, options.DistillFromScale);
             loss.backward();
             nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradClip);
             optimizer.Step(lr);
@@ -136,6 +141,56 @@ public static class VarTrainer
         return loss.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The frozen teacher for refiner specialisation: the "var" transformer of a model folder, with the student's
+    /// tokenizer interface (vocabulary, latent width, schedule, classes).
+    /// </summary>
+    public static VarTransformer LoadTeacher(string modelFolder, VarConfig student, int fromScale)
+    {
+        var folder = ModelLoader.ResolveModelFolder(modelFolder);
+        var teacher = ModelLoader.LoadTransformer(folder, ModelManifest.Read(Path.Combine(folder, ModelManifest.FileName)), "var");
+        var t = teacher.Config;
+        if (t.VocabSize != student.VocabSize || t.VaeChannels != student.VaeChannels || !t.PatchNums.SequenceEqual(student.PatchNums) || t.NumClasses != student.NumClasses)
+        {
+            teacher.Dispose();
+            throw new ArgumentException($"the teacher in {folder} (V={t.VocabSize}, Cvae={t.VaeChannels}, scales [{string.Join(",", t.PatchNums)}], {t.NumClasses} classes) does not fit the student's tokenizer and classes");
+        }
+        if (fromScale < 1 || fromScale >= t.NumScales)
+        {
+            teacher.Dispose();
+            throw new ArgumentOutOfRangeException(nameof(fromScale), fromScale, $"the distilled scales must start in 1..{t.NumScales - 1}");
+        }
+        teacher.eval();
+        foreach (var p in teacher.parameters()) p.requires_grad = false;
+        return teacher;
+    }
+
+    /// <summary>
+    /// Refiner specialisation loss (CoDe §1: the refiner learns the large model's teacher logits on its own scales):
+    /// KL(softmax(teacher) ‖ softmax(student)) per token, mean over the tokens of scales ≥ <paramref name="fromScale"/>;
+    /// teacher and student see the same teacher-forced input and the same (dropped) labels.
+    /// </summary>
+    public static Tensor DistillLoss(VarTransformer student, VarTransformer teacher, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, int fromScale)
+    {
+        using var scope = NewDisposeScope();
+        Tensor xBLCv, teacherLogp;
+        var label = labelB;
+        if (classDropout > 0)
+        {
+            var drop = rand(labelB.shape[0]).lt(classDropout);
+            label = where(drop, full_like(labelB, student.Config.NullClass), labelB);
+        }
+        int begin = student.ScaleRanges[fromScale].Begin, l = student.Config.TotalTokens - begin;
+        using (no_grad())
+        {
+            xBLCv = vae.Quantizer.TokensToVarInput(TokenCache.PerScale(tokensBL, vae.Config.PatchNums));
+            teacherLogp = teacher.forward(label, xBLCv).narrow(1, begin, l).log_softmax(-1);
+        }
+        var studentLogp = student.forward(label, xBLCv).narrow(1, begin, l).log_softmax(-1);
+        var kl = (teacherLogp.exp() * (teacherLogp - studentLogp)).sum(-1).mean();
+        return kl.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Teacher-forced test cross-entropy (no class dropout, eval mode), overall and per scale.</summary>
     public static (double Mean, double[] PerScale) TestLoss(VarTransformer model, MultiScaleVqvae vae, TokenCache tokens, FashionMnist data, int[] indices)
     {
@@ -186,6 +241,11 @@ public static class VarTrainer
         }
         var provenance = RunSummary.ProvenanceOf(options, progress);
         if (options.InitWeights is not null) provenance["initialised_from"] = options.InitWeights;
+        if (options.TeacherModel is not null)
+        {
+            provenance["distilled_from"] = options.TeacherModel;
+            provenance["distilled_scales_from"] = options.DistillFromScale;
+        }
         new RunSummary
         {
             Kind = "var",

@@ -76,6 +76,7 @@ public static class WeightsPublisher
             Classes = FashionMnistClasses.Names.ToList(),
             Components = entries,
             Sampling = sampling ?? existing?.Sampling ?? new SamplingSettings { Cfg = 3, TopK = 100, TopP = 0.95 },
+            Code = existing?.Code,
         };
         manifest.Write(manifestPath);
         return written;

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Var.Decoding.Decoders;
+using Var.Model;
+
+namespace Var.Cli.Commands;
+
+/// <summary>The decoder options of generate and eval: which decoding method and its settings.</summary>
+internal sealed class DecoderArguments
+{
+    public readonly Option<string> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR) or code (CoDe: the drafter makes the coarse scales, the refiner the rest). HMAR and TTS-VAR are not available yet.", DefaultValueFactory = _ => "var" };
+    public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2." };
+    public readonly Option<double?> RefinerCfg = new("--refiner-cfg") { Description = "CoDe: guidance on the refiner's scales (the ramp continues on the absolute scale index). Default: --cfg." };
+
+    public void AddTo(Command cmd)
+    {
+        foreach (var o in new Option[] { Decoder, DraftScales, RefinerCfg }) cmd.Options.Add(o);
+    }
+
+    /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
+    public IDecoder Create(ParseResult pr, ModelBundle model)
+    {
+        var kind = (pr.GetValue(Decoder) ?? "var").Trim().ToLowerInvariant();
+        switch (kind)
+        {
+            case "var":
+                if (pr.GetValue(DraftScales) is not null || pr.GetValue(RefinerCfg) is not null)
+                    throw new ArgumentException("--draft-scales and --refiner-cfg need --decoder code");
+                return new VarDecoding(model.DefaultTransformer);
+            case "code":
+                if (!model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner))
+                    throw new ArgumentException($"--decoder code needs a refiner: model '{model.Name}' has none (use --refiner FILE with --vae/--var, or a model folder with a 'refiner' component)");
+                int k = model.Vqvae.Config.PatchNums.Length;
+                int n = pr.GetValue(DraftScales) ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
+                if (n < 1 || n > k) throw new ArgumentException($"--draft-scales {n} is out of range 1..{k} (the model has {k} scales)");
+                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, CollaborativeDecoding.DefaultRefiner, pr.GetValue(RefinerCfg));
+                decoder.Plan(model);
+                return decoder;
+            case "hmar" or "tts":
+                throw new NotSupportedException($"decoder '{kind}' is not available yet (var or code)");
+            default:
+                throw new ArgumentException($"unknown --decoder '{kind}' (var or code)");
+        }
+    }
+}

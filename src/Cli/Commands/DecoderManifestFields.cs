@@ -1,0 +1,23 @@
+using System.Text.Json.Nodes;
+using Var.Decoding.Decoders;
+
+namespace Var.Cli.Commands;
+
+/// <summary>The decoder's own settings in a manifest line (local and remote runs write the same fields).</summary>
+internal static class DecoderManifestFields
+{
+    /// <summary>Adds <c>draft_scales</c> and <c>refiner_cfg</c> for CoDe; nothing for plain VAR.</summary>
+    public static JsonObject WithDecoderSettings(this JsonObject line, IDecoder decoder)
+    {
+        if (decoder is CollaborativeDecoding code) line.WithCode(code.DraftScales, code.RefinerCfg);
+        return line;
+    }
+
+    /// <summary>Adds the CoDe fields.</summary>
+    public static JsonObject WithCode(this JsonObject line, int draftScales, double? refinerCfg)
+    {
+        line["draft_scales"] = draftScales;
+        if (refinerCfg is { } c) line["refiner_cfg"] = c;
+        return line;
+    }
+}

@@ -1,0 +1,144 @@
+using Var.Decoding.Core;
+using Var.Decoding.Decoders;
+using Var.Decoding.Sampling;
+using Var.Model;
+using Var.Model.Checkpoints;
+
+namespace Var.Decoding.Tests.Decoders;
+
+/// <summary>
+/// CoDe against the official code (../shared/fixtures/code-parity): the plan runs with the fixture's ground-truth
+/// tokens forced by a constraint, and every logit, guided logit, sampling distribution, f̂, hand-over and final image
+/// is compared within 1e-4 for N = 1, 2, 3.
+/// </summary>
+public class CodeParityTests
+{
+    private const double Tolerance = 1e-4;
+    private static readonly int[] PatchNums = [1, 2, 3, 4];
+    private static readonly int[] TopKPerScale = [0, 48, 24, 12];
+    private static readonly double[] TempPerScale = [1.1, 1.2, 1.3, 0.9];
+
+    private static string Fixture(string folder, string name)
+    {
+        string? root = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && root is null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Var.sln"))) root = Path.Combine(dir.FullName, "..", "shared", "fixtures");
+        var env = Environment.GetEnvironmentVariable("VAR_FIXTURES");
+        if (!string.IsNullOrEmpty(env)) root = env;
+        var path = root is null ? name : Path.Combine(root, folder, name);
+        Skip.IfNot(File.Exists(path), $"fixture file {path} is absent (../shared/fixtures beside the repository, or VAR_FIXTURES)");
+        return path;
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, string name)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        double diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max().item<double>();
+        Assert.True(diff <= Tolerance, $"{name}: max abs diff {diff:E3} > {Tolerance:E0}");
+    }
+
+    /// <summary>Forces the fixture's ground-truth tokens (the official run was fed them instead of samples).</summary>
+    private sealed class ForceTokens(IReadOnlyDictionary<string, Tensor> e) : ITokenConstraint
+    {
+        public Tensor Apply(DecodingSession session, int si, Tensor idxBl) => e[$"vae.idx.{si}"].to(ScalarType.Int64);
+    }
+
+    /// <summary>Keeps each scale's logits, guided logits and sampling distribution, as computed in the loop.</summary>
+    private sealed class Recording(IScaleStep inner, Dictionary<string, Tensor> got, DecodingPlan plan) : IScaleStep
+    {
+        public Tensor Logits(DecodingSession session, int si)
+        {
+            var logits = inner.Logits(session, si);
+            got[$"logits.{si}"] = logits.clone().DetachFromDisposeScope();
+            got[$"guided.{si}"] = TokenDraw.Guided(session, si, logits, plan.SamplingAt(si)).DetachFromDisposeScope();
+            got[$"probs.{si}"] = TokenDraw.Filtered(session, si, logits, plan.SamplingAt(si)).softmax(-1).DetachFromDisposeScope();
+            return logits;
+        }
+    }
+
+    private sealed class AfterEachScale(Action<DecodingSession, int> action) : IScaleHook
+    {
+        public void AfterScale(DecodingSession session, int si) => action(session, si);
+    }
+
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void CodeMatchesTheOfficialRun(int n)
+    {
+        using var expected = StateDict.Read(Fixture("code-parity", "expected.safetensors"));
+        using var model = ModelLoader.Load(new ModelSource
+        {
+            VaeFile = Fixture("var-parity", "vae.pth"),
+            VarFile = Fixture("var-parity", "var_l2.pth"),
+            RefinerFile = Fixture("code-parity", "refiner.pth"),
+            PatchNums = PatchNums,
+        });
+        var e = expected.Tensors;
+        var labels = e["labels"].data<long>().ToArray();
+        var settings = new SamplingSettings { Cfg = 1.5, TopK = 0, TopP = 0.85 };
+        var requests = labels.Select((c, i) => new SampleRequest((int)c, i, settings)).ToArray();
+
+        var got = new Dictionary<string, Tensor>();
+        var basePlan = new CollaborativeDecoding(n).Plan(model);
+        var scales = Enumerable.Range(0, PatchNums.Length).Select(si => new ScaleSampling { TopK = TopKPerScale[si], Temperature = TempPerScale[si] }).ToArray();
+        var hook = new AfterEachScale((session, si) =>
+        {
+            got[$"f_hat.{si}"] = session.FHat.clone().DetachFromDisposeScope();
+            if (si == n - 1) got["token_hub"] = session.InputsUpTo(n).clone().DetachFromDisposeScope();
+            if (si == session.NumScales - 1) got["image01"] = model.Vqvae.FHatToImage(session.FHat).add(1).div(2).DetachFromDisposeScope();
+        });
+        var plan = new DecodingPlan(PatchNums.Length, basePlan.Segments.Select(s => s with { Step = new Recording(s.Step, got, basePlan with { Scales = scales }) }).ToArray())
+        {
+            Scales = scales,
+            Constraint = new ForceTokens(e),
+            Hooks = [hook],
+        };
+        using (var scope = NewDisposeScope())
+        using (var inference = inference_mode())
+        using (var session = DecodingSession.Start(model, requests, allowUnconditional: true))
+        {
+            DecodingLoop.Run(plan, session);
+        }
+
+        var ends = new[] { 1, 5, 14, 30 };
+        for (int si = 0; si < PatchNums.Length; si++)
+        {
+            string stage = si < n ? "draft" : "refine";
+            var p = $"N{n}.{stage}";
+            if (si < n) AssertClose(e[$"{p}.logits.{si}"], got[$"logits.{si}"], $"{p}.logits.{si}");
+            else if (si == n)
+            {
+                var prefill = e[$"N{n}.refine.prefill.logits"];
+                int begin = si == 0 ? 0 : ends[si - 1];
+                AssertClose(prefill.narrow(1, begin, ends[si] - begin), got[$"logits.{si}"], $"N{n}.refine.prefill.logits[{begin}:{ends[si]}]");
+            }
+            else AssertClose(e[$"{p}.logits.{si}"], got[$"logits.{si}"], $"{p}.logits.{si}");
+            AssertClose(e[$"{p}.guided.{si}"], got[$"guided.{si}"], $"{p}.guided.{si}");
+            AssertClose(e[$"{p}.probs.{si}"], got[$"probs.{si}"], $"{p}.probs.{si}");
+            AssertClose(e[$"{p}.f_hat.{si}"], got[$"f_hat.{si}"], $"{p}.f_hat.{si}");
+        }
+        AssertClose(e[$"N{n}.handover.f_hat"], got[$"f_hat.{n - 1}"], $"N{n}.handover.f_hat");
+        AssertClose(e[$"N{n}.handover.token_hub"], got["token_hub"], $"N{n}.handover.token_hub");
+        AssertClose(e[$"N{n}.final_image01"], got["image01"], $"N{n}.final_image01");
+        foreach (var t in got.Values) t.Dispose();
+    }
+
+    [SkippableFact]
+    public void TheRefinerTeacherForcedLogitsMatch()
+    {
+        using var expected = StateDict.Read(Fixture("code-parity", "expected.safetensors"));
+        using var model = ModelLoader.Load(new ModelSource
+        {
+            VaeFile = Fixture("var-parity", "vae.pth"),
+            VarFile = Fixture("var-parity", "var_l2.pth"),
+            RefinerFile = Fixture("code-parity", "refiner.pth"),
+            PatchNums = PatchNums,
+        });
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var e = expected.Tensors;
+        AssertClose(e["refiner.logits_teacher"], model.TransformerFor("refiner").forward(e["labels"], e["vae.var_input"]), "refiner.logits_teacher");
+    }
+}
