@@ -52,13 +52,13 @@ public class LogitFilterTests
         var topP = full(3, (float)p);
         var kept = LogitFilter.Apply(logits, topK, topP).isfinite();
         for (int b = 0; b < 3; b++)
-        for (int l = 0; l < 4; l++)
-        {
-            var row = logits[b, l].data<float>().ToArray();
-            var expected = ReferenceKeep(row, k, p);
-            var actual = kept[b, l].data<bool>().ToArray();
-            Assert.Equal(expected, actual);
-        }
+            for (int l = 0; l < 4; l++)
+            {
+                var row = logits[b, l].data<float>().ToArray();
+                var expected = ReferenceKeep(row, k, p);
+                var actual = kept[b, l].data<bool>().ToArray();
+                Assert.Equal(expected, actual);
+            }
     }
 
     [Fact]

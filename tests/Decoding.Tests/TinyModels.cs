@@ -15,12 +15,24 @@ internal static class TinyModels
         manual_seed(seed);
         var vq = new VqvaeConfig
         {
-            VocabSize = 64, ZChannels = 8, Ch = 32, ChMult = [1, 2], NumResBlocks = 1,
-            UsingSa = false, UsingMidSa = true, PatchNums = PatchNums,
+            VocabSize = 64,
+            ZChannels = 8,
+            Ch = 32,
+            ChMult = [1, 2],
+            NumResBlocks = 1,
+            UsingSa = false,
+            UsingMidSa = true,
+            PatchNums = PatchNums,
         };
         var vc = new VarConfig
         {
-            Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 5, VocabSize = 64, VaeChannels = 8, PatchNums = PatchNums,
+            Depth = 2,
+            EmbedDim = 64,
+            NumHeads = 2,
+            NumClasses = 5,
+            VocabSize = 64,
+            VaeChannels = 8,
+            PatchNums = PatchNums,
         };
         var vae = new MultiScaleVqvae(vq);
         var var = new VarTransformer(vc);

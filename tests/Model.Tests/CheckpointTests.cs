@@ -11,7 +11,13 @@ public class CheckpointTests : IDisposable
 
     private static VarTransformer SmallVar(int depth = 2) => new(new VarConfig
     {
-        Depth = depth, EmbedDim = 64, NumHeads = 2, NumClasses = 3, VocabSize = 32, VaeChannels = 4, PatchNums = [1, 2, 3],
+        Depth = depth,
+        EmbedDim = 64,
+        NumHeads = 2,
+        NumClasses = 3,
+        VocabSize = 32,
+        VaeChannels = 4,
+        PatchNums = [1, 2, 3],
     });
 
     [SkippableFact]

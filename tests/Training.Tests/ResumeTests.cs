@@ -20,7 +20,8 @@ public class ResumeTests
         using var vae = TokenizerTrainer.Build(vqConfig);
         vae.eval();
         var config = new VarTrainOptions { Depth = 2, Width = 32, Heads = 2 }.ConfigFor(vqConfig.VocabSize, vqConfig.ZChannels, vqConfig.PatchNums)
-            with { DropPathRate = 0.2 };
+            with
+        { DropPathRate = 0.2 };
         using var tokens = randint(0, vqConfig.VocabSize, [4, vqConfig.TotalTokens], dtype: ScalarType.Int64);
         using var labels = tensor(new long[] { 0, 1, 2, 3 });
         const int seed = 9;
@@ -107,14 +108,31 @@ public class ResumeTests
         string runs = Path.Combine(Path.GetTempPath(), "var-runs-" + Guid.NewGuid().ToString("N"));
         TokenizerTrainer.Run(new TokenizerTrainOptions
         {
-            Name = "tok", RunsDirectory = runs, DataDirectory = data, Steps = 1, BatchSize = 8, WarmupSteps = 1,
-            EvalImages = 8, RestartEvery = 0, Config = TrainingStepTests.TinyVqvae,
+            Name = "tok",
+            RunsDirectory = runs,
+            DataDirectory = data,
+            Steps = 1,
+            BatchSize = 8,
+            WarmupSteps = 1,
+            EvalImages = 8,
+            RestartEvery = 0,
+            Config = TrainingStepTests.TinyVqvae,
         }, null, CancellationToken.None);
         VarTrainOptions Options(string name, long steps, string? init) => new()
         {
-            Name = name, RunsDirectory = runs, DataDirectory = data, Steps = steps, BatchSize = 8, WarmupSteps = 1,
-            EvalImages = 8, Depth = 1, Width = 32, Heads = 2, InitWeights = init,
-            TokenizerWeights = Path.Combine(runs, "tok", "model.safetensors"), TokenCacheDirectory = Path.Combine(runs, "tokens"),
+            Name = name,
+            RunsDirectory = runs,
+            DataDirectory = data,
+            Steps = steps,
+            BatchSize = 8,
+            WarmupSteps = 1,
+            EvalImages = 8,
+            Depth = 1,
+            Width = 32,
+            Heads = 2,
+            InitWeights = init,
+            TokenizerWeights = Path.Combine(runs, "tok", "model.safetensors"),
+            TokenCacheDirectory = Path.Combine(runs, "tokens"),
         };
         VarTrainer.Run(Options("first", 2, null), null, CancellationToken.None);
         string first = Path.Combine(runs, "first", "model.safetensors");

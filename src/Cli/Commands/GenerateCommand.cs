@@ -67,10 +67,18 @@ internal static class GenerateCommand
                     ImageCodec.SavePng(Path.Combine(outDir, file), img.Rgb, img.Size, img.Size);
                     manifest.WriteLine(new JsonObject
                     {
-                        ["file"] = file, ["class"] = r.ClassId, ["class_name"] = model.Classes.NameOf(r.ClassId), ["seed"] = r.Seed,
-                        ["model"] = model.Name, ["decoder"] = decoder.Kind, ["cfg"] = r.Settings.Cfg, ["top_k"] = r.Settings.TopK,
-                        ["top_p"] = r.Settings.TopP, ["more_smooth"] = r.Settings.MoreSmooth,
-                        ["dtype"] = model.ComputeType.ToString().ToLowerInvariant(), ["size"] = img.Size,
+                        ["file"] = file,
+                        ["class"] = r.ClassId,
+                        ["class_name"] = model.Classes.NameOf(r.ClassId),
+                        ["seed"] = r.Seed,
+                        ["model"] = model.Name,
+                        ["decoder"] = decoder.Kind,
+                        ["cfg"] = r.Settings.Cfg,
+                        ["top_k"] = r.Settings.TopK,
+                        ["top_p"] = r.Settings.TopP,
+                        ["more_smooth"] = r.Settings.MoreSmooth,
+                        ["dtype"] = model.ComputeType.ToString().ToLowerInvariant(),
+                        ["size"] = img.Size,
                         ["seconds"] = Math.Round(perImage, 4),
                     }.WithDecoderSettings(decoder).ToJsonString());
                     all.Add(img);

@@ -34,9 +34,17 @@ internal static class RemoteGenerate
         {
             var request = new RemoteRequest
             {
-                Model = model, Class = classes[ci], Count = perClass, Seed = baseSeed + (long)ci * perClass,
-                Cfg = cfg, TopK = topK, TopP = topP, MoreSmooth = moreSmooth,
-                Decoder = decoder, DraftScales = draftScales, RefinerCfg = refinerCfg,
+                Model = model,
+                Class = classes[ci],
+                Count = perClass,
+                Seed = baseSeed + (long)ci * perClass,
+                Cfg = cfg,
+                TopK = topK,
+                TopP = topP,
+                MoreSmooth = moreSmooth,
+                Decoder = decoder,
+                DraftScales = draftScales,
+                RefinerCfg = refinerCfg,
             };
             IReadOnlyList<RemoteImage> images;
             var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -68,10 +76,21 @@ internal static class RemoteGenerate
                 File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
                 var line = new JsonObject
                 {
-                    ["file"] = file, ["class"] = img.ClassId, ["class_name"] = img.ClassName, ["seed"] = img.Seed,
-                    ["model"] = img.Model, ["decoder"] = img.Decoder, ["cfg"] = img.Cfg, ["top_k"] = img.TopK,
-                    ["top_p"] = img.TopP, ["more_smooth"] = img.MoreSmooth, ["size"] = img.Size, ["server"] = address,
-                    ["queue_ms"] = Math.Round(img.QueueMs, 1), ["generation_ms"] = Math.Round(img.GenerationMs, 1), ["batch_size"] = img.BatchSize,
+                    ["file"] = file,
+                    ["class"] = img.ClassId,
+                    ["class_name"] = img.ClassName,
+                    ["seed"] = img.Seed,
+                    ["model"] = img.Model,
+                    ["decoder"] = img.Decoder,
+                    ["cfg"] = img.Cfg,
+                    ["top_k"] = img.TopK,
+                    ["top_p"] = img.TopP,
+                    ["more_smooth"] = img.MoreSmooth,
+                    ["size"] = img.Size,
+                    ["server"] = address,
+                    ["queue_ms"] = Math.Round(img.QueueMs, 1),
+                    ["generation_ms"] = Math.Round(img.GenerationMs, 1),
+                    ["batch_size"] = img.BatchSize,
                 };
                 if (img.Decoder == "code") line.WithCode(img.DraftScales, img.RefinerCfg);
                 manifest.WriteLine(line.ToJsonString());

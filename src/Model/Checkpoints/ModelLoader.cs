@@ -151,7 +151,8 @@ public static class ModelLoader
             : throw new CheckpointException(manifestPath, $"component '{source.Role}' is not a transformer");
         var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(numClasses);
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
-            classifiers, classes, device, dtype, manifest.Sampling) { DefaultDraftScales = manifest.Code?.DraftScales };
+            classifiers, classes, device, dtype, manifest.Sampling)
+        { DefaultDraftScales = manifest.Code?.DraftScales };
     }
 
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>

@@ -151,7 +151,8 @@ public class DecodingSessionTests
             new PlanSegment(0, 2, new CachedScaleStep(drafter)),
             new PlanSegment(2, 3, new PrefillScaleStep(refiner)),
             new PlanSegment(3, sn, new CachedScaleStep(refiner)),
-        ]) { Hooks = [new ContextProbe(contexts)] };
+        ])
+        { Hooks = [new ContextProbe(contexts)] };
         var drafted = RunRecording(bundle, DecodingPlan.Single(sn, new CachedScaleStep(drafter)), Requests);
         var pair = RunRecording(bundle, plan, Requests);
         Assert.Equal([drafter, drafter, refiner, refiner], contexts);
