@@ -8,12 +8,16 @@ namespace Var.Cli.Commands;
 internal sealed class DecoderArguments
 {
     public readonly Option<string> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR) or code (CoDe: the drafter makes the coarse scales, the refiner the rest). HMAR and TTS-VAR are not available yet.", DefaultValueFactory = _ => "var" };
-    public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2." };
+    public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2. A model folder's refiner-n<N>, when present, refines for that N." };
     public readonly Option<double?> RefinerCfg = new("--refiner-cfg") { Description = "CoDe: guidance on the refiner's scales (the ramp continues on the absolute scale index). Default: --cfg." };
+    public readonly Option<string?> Temperatures = new("--temperatures") { Description = "CoDe: one temperature per scale, comma-separated (applied after top-k/top-p). Default: CoDe's 1.1 on the first seven and 1.0 on the last three scales for 10-scale (256²) models, else 1." };
+
+    /// <summary>CoDe's sampler temperatures for the 10-scale 256² models (code.md §2.2: [1.1]·7 + [1.0]·3).</summary>
+    private static readonly double[] ReferenceTemperatures = [1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0];
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Decoder, DraftScales, RefinerCfg }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Decoder, DraftScales, RefinerCfg, Temperatures }) cmd.Options.Add(o);
     }
 
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
@@ -23,8 +27,8 @@ internal sealed class DecoderArguments
         switch (kind)
         {
             case "var":
-                if (pr.GetValue(DraftScales) is not null || pr.GetValue(RefinerCfg) is not null)
-                    throw new ArgumentException("--draft-scales and --refiner-cfg need --decoder code");
+                if (pr.GetValue(DraftScales) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
+                    throw new ArgumentException("--draft-scales, --refiner-cfg and --temperatures need --decoder code");
                 return new VarDecoding(model.DefaultTransformer);
             case "code":
                 if (!model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner))
@@ -32,13 +36,32 @@ internal sealed class DecoderArguments
                 int k = model.Vqvae.Config.PatchNums.Length;
                 int n = pr.GetValue(DraftScales) ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
                 if (n < 1 || n > k) throw new ArgumentException($"--draft-scales {n} is out of range 1..{k} (the model has {k} scales)");
-                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, CollaborativeDecoding.DefaultRefiner, pr.GetValue(RefinerCfg));
+                var temperatures = pr.GetValue(Temperatures) is { } list
+                    ? ParseDoubles(list, "--temperatures")
+                    : k == ReferenceTemperatures.Length ? ReferenceTemperatures : null;
+                if (temperatures is not null && (temperatures.Length != k || temperatures.Any(t => !(t > 0) || double.IsInfinity(t))))
+                    throw new ArgumentException($"--temperatures needs {k} positive values (one per scale), got '{pr.GetValue(Temperatures)}'");
+                var refiner = CollaborativeDecoding.RefinerFor(model.Transformers.Keys, n);
+                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, pr.GetValue(RefinerCfg), temperatures);
                 decoder.Plan(model);
                 return decoder;
             case "hmar" or "tts":
                 throw new NotSupportedException($"decoder '{kind}' is not available yet (var or code)");
             default:
                 throw new ArgumentException($"unknown --decoder '{kind}' (var or code)");
+        }
+    }
+
+    private static double[] ParseDoubles(string text, string option)
+    {
+        try
+        {
+            return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(t => double.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of numbers");
         }
     }
 }

@@ -140,8 +140,9 @@ internal static class TrainCommands
         var refinerRun = new Option<string>("--refiner-run") { Description = "Run of the small refiner VAR", DefaultValueFactory = _ => "var-small" };
         var rewardRun = new Option<string>("--reward-run") { Description = "Run of the reward classifier", DefaultValueFactory = _ => "reward" };
         var judgeRun = new Option<string>("--judge-run") { Description = "Run of the judge classifier", DefaultValueFactory = _ => "judge" };
-        var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json");
-        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun }) c.Options.Add(o);
+        var extra = new Option<string[]>("--extra") { Description = "More components as ROLE=RUN (repeatable), e.g. refiner-n4=refiner-n4 for a specialised CoDe refiner", AllowMultipleArgumentsPerToken = true };
+        var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json (runs without weights are skipped; components already there are kept)");
+        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun, extra }) c.Options.Add(o);
         c.SetAction(r =>
         {
             string dir = r.GetValue(runs)!;
@@ -152,6 +153,9 @@ internal static class TrainCommands
                 new PublishedComponent("refiner", Path.Combine(dir, r.GetValue(refinerRun)!)),
                 new PublishedComponent("reward", Path.Combine(dir, r.GetValue(rewardRun)!)),
                 new PublishedComponent("judge", Path.Combine(dir, r.GetValue(judgeRun)!)),
+                .. (r.GetValue(extra) ?? []).Select(e => e.Split('=', 2) is [var role, var run] && role.Length > 0 && run.Length > 0
+                    ? new PublishedComponent(role, Path.Combine(dir, run))
+                    : throw new ArgumentException($"--extra '{e}' is not ROLE=RUN")),
             ], Console.WriteLine);
             return 0;
         });

@@ -131,13 +131,13 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
     private static CollaborativeDecoding? CodeDecoding(CodeDecoder code, LoadedModel model, string prefix, ViolationList violations)
     {
         int before = violations.Count;
-        var refiner = code.RefinerModel.Length == 0 ? CollaborativeDecoding.DefaultRefiner : code.RefinerModel;
+        int k = model.PatchNums.Count;
+        int n = code.DraftScales == 0 ? model.DefaultDraftScales : code.DraftScales;
+        var refiner = code.RefinerModel.Length == 0 ? CollaborativeDecoding.RefinerFor(model.Transformers, n) : code.RefinerModel;
         if (!model.Decoders.Contains("code"))
             violations.Add(prefix.TrimEnd('.'), $"model '{model.Name}' has no refiner, so it cannot decode with CoDe (transformers: {string.Join(", ", model.Transformers)})");
         else if (!model.Transformers.Contains(refiner) || refiner == model.DefaultTransformer)
             violations.Add(prefix + "refiner_model", $"'{refiner}' is not a refiner of model '{model.Name}' (a transformer of the same model other than '{model.DefaultTransformer}': {string.Join(", ", model.Transformers.Where(t => t != model.DefaultTransformer))})");
-        int k = model.PatchNums.Count;
-        int n = code.DraftScales == 0 ? model.DefaultDraftScales : code.DraftScales;
         if (n < 1 || n > k) violations.Add(prefix + "draft_scales", $"draft_scales {code.DraftScales} is out of range 1..{k} (0 = the model's default, {model.DefaultDraftScales})");
         double? refinerCfg = code.HasRefinerCfg ? code.RefinerCfg : null;
         if (refinerCfg is { } c && (double.IsNaN(c) || c < 0 || c > 50)) violations.Add(prefix + "refiner_cfg", $"refiner_cfg {c} is out of range [0, 50]");
