@@ -20,6 +20,26 @@ public class CheckpointTests : IDisposable
         PatchNums = [1, 2, 3],
     });
 
+    [Theory]
+    [InlineData(5, 32, "classes")]
+    [InlineData(3, 16, "tokenizer")]
+    public void ARefinerThatDoesNotFitTheDrafterNamesTheFileAndTheMismatch(int classes, int vocab, string what)
+    {
+        using var drafter = SmallVar();
+        using var refiner = new VarTransformer(drafter.Config with { Depth = 1, EmbedDim = 32, NumHeads = 1, NumClasses = classes, VocabSize = vocab });
+        var path = Path.Combine(dir, "refiner_bad.safetensors");
+        StateDict.WriteSafetensors(path, refiner.state_dict().Select(kv => (kv.Key, kv.Value)));
+        var e = Assert.Throws<CheckpointException>(() => ModelLoader.LoadOfficialRefiner(path, drafter.Config));
+        Assert.Contains("refiner_bad.safetensors", e.Message);
+        Assert.Contains(what, e.Message);
+        // A refiner that fits loads, with its own width and depth.
+        using var fitting = new VarTransformer(drafter.Config with { Depth = 1, EmbedDim = 32, NumHeads = 1 });
+        var good = Path.Combine(dir, "refiner_good.safetensors");
+        StateDict.WriteSafetensors(good, fitting.state_dict().Select(kv => (kv.Key, kv.Value)));
+        using var loaded = ModelLoader.LoadOfficialRefiner(good, drafter.Config);
+        Assert.Equal((1, 32), (loaded.Config.Depth, loaded.Config.EmbedDim));
+    }
+
     [SkippableFact]
     public void TruncatedPthNamesTheFile()
     {
