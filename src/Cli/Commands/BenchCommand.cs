@@ -325,8 +325,3 @@ internal static class BenchCommand
         }
     }
 }
-
-internal static class JsonArrayExtensions
-{
-    public static JsonArray ToJsonArray(this IEnumerable<JsonNode> nodes) => new(nodes.ToArray());
-}

@@ -2,9 +2,6 @@ using Var.Model;
 
 namespace Var.Decoding.Scoring;
 
-/// <summary>Negative log-likelihood of an image's tokens per scale (nats per token) and over all tokens.</summary>
-public sealed record LikelihoodScore(double[] NllPerScale, double NllMean, int[] TokensPerScale);
-
 /// <summary>
 /// Teacher-forced scoring: the image is tokenised by the VQVAE, the transformer predicts every scale from the coarser
 /// ones under the block-causal mask (var.md §2.6, class dropout off), and the cross-entropy of the true tokens is
