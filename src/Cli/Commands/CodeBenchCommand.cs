@@ -95,7 +95,7 @@ internal static class CodeBenchCommand
                 double extra = Math.Round(PeakMb() - before, 1);
                 double ips = b / times.Min();
                 Log($"{name} batch {b}: {ips:F2} images/s, +{extra} MB peak");
-                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
+                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, ips < 1 ? 4 : 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
                 if (name == "drafter") drafterSpeed[b] = ips;
                 else if (drafterSpeed.TryGetValue(b, out var d)) entry["speedup_vs_drafter"] = Math.Round(ips / d, 2);
                 if (b == batches.Max())

@@ -8,7 +8,8 @@ namespace Var.Cli.Commands;
 internal sealed class DecoderArguments
 {
     public readonly Option<string> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR) or code (CoDe: the drafter makes the coarse scales, the refiner the rest). HMAR and TTS-VAR are not available yet.", DefaultValueFactory = _ => "var" };
-    public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2. A model folder's refiner-n<N>, when present, refines for that N." };
+    public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2." };
+    public readonly Option<string?> Refiner = new("--refiner-transformer") { Description = "CoDe: which transformer of a model folder refines (default: refiner; e.g. refiner-n4, a refiner specialised for N = 4)." };
     public readonly Option<double?> RefinerCfg = new("--refiner-cfg") { Description = "CoDe: guidance on the refiner's scales (the ramp continues on the absolute scale index). Default: --cfg." };
     public readonly Option<string?> Temperatures = new("--temperatures") { Description = "CoDe: one temperature per scale, comma-separated (applied after top-k/top-p). Default: CoDe's 1.1 on the first seven and 1.0 on the last three scales for 10-scale (256²) models, else 1." };
 
@@ -17,7 +18,7 @@ internal sealed class DecoderArguments
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Decoder, DraftScales, RefinerCfg, Temperatures }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Decoder, DraftScales, Refiner, RefinerCfg, Temperatures }) cmd.Options.Add(o);
     }
 
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
@@ -27,12 +28,14 @@ internal sealed class DecoderArguments
         switch (kind)
         {
             case "var":
-                if (pr.GetValue(DraftScales) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
-                    throw new ArgumentException("--draft-scales, --refiner-cfg and --temperatures need --decoder code");
+                if (pr.GetValue(DraftScales) is not null || pr.GetValue(Refiner) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
+                    throw new ArgumentException("--draft-scales, --refiner-transformer, --refiner-cfg and --temperatures need --decoder code");
                 return new VarDecoding(model.DefaultTransformer);
             case "code":
                 if (!model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner))
                     throw new ArgumentException($"--decoder code needs a refiner: model '{model.Name}' has none (use --refiner FILE with --vae/--var, or a model folder with a 'refiner' component)");
+                if (pr.GetValue(Refiner) is { } role && (!model.Transformers.ContainsKey(role) || role == model.DefaultTransformer))
+                    throw new ArgumentException($"--refiner-transformer '{role}' is not a refiner of model '{model.Name}' (has: {string.Join(", ", model.Transformers.Keys.Where(t => t != model.DefaultTransformer))})");
                 int k = model.Vqvae.Config.PatchNums.Length;
                 int n = pr.GetValue(DraftScales) ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
                 if (n < 1 || n > k) throw new ArgumentException($"--draft-scales {n} is out of range 1..{k} (the model has {k} scales)");
@@ -41,7 +44,7 @@ internal sealed class DecoderArguments
                     : k == ReferenceTemperatures.Length ? ReferenceTemperatures : null;
                 if (temperatures is not null && (temperatures.Length != k || temperatures.Any(t => !(t > 0) || double.IsInfinity(t))))
                     throw new ArgumentException($"--temperatures needs {k} positive values (one per scale), got '{pr.GetValue(Temperatures)}'");
-                var refiner = CollaborativeDecoding.RefinerFor(model.Transformers.Keys, n);
+                var refiner = pr.GetValue(Refiner) ?? CollaborativeDecoding.DefaultRefiner;
                 var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, pr.GetValue(RefinerCfg), temperatures);
                 decoder.Plan(model);
                 return decoder;

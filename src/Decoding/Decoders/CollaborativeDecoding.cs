@@ -21,14 +21,6 @@ public sealed record CollaborativeDecoding(int DraftScales, string Drafter = Mod
     /// <summary>Role of the refiner in a model folder.</summary>
     public const string DefaultRefiner = "refiner";
 
-    /// <summary>
-    /// The refiner to use for hand-over <paramref name="draftScales"/> when none is named: a refiner specialised for
-    /// that N (role <c>refiner-n&lt;N&gt;</c>, trained with <c>train var --teacher … --distill-from N</c>) when the
-    /// model has one, else <see cref="DefaultRefiner"/>.
-    /// </summary>
-    public static string RefinerFor(IEnumerable<string> transformerRoles, int draftScales) =>
-        transformerRoles.Contains($"refiner-n{draftScales}") ? $"refiner-n{draftScales}" : DefaultRefiner;
-
     /// <inheritdoc />
     public string Kind => "code";
 

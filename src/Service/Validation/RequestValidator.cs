@@ -133,7 +133,7 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         int before = violations.Count;
         int k = model.PatchNums.Count;
         int n = code.DraftScales == 0 ? model.DefaultDraftScales : code.DraftScales;
-        var refiner = code.RefinerModel.Length == 0 ? CollaborativeDecoding.RefinerFor(model.Transformers, n) : code.RefinerModel;
+        var refiner = code.RefinerModel.Length == 0 ? CollaborativeDecoding.DefaultRefiner : code.RefinerModel;
         if (!model.Decoders.Contains("code"))
             violations.Add(prefix.TrimEnd('.'), $"model '{model.Name}' has no refiner, so it cannot decode with CoDe (transformers: {string.Join(", ", model.Transformers)})");
         else if (!model.Transformers.Contains(refiner) || refiner == model.DefaultTransformer)
