@@ -35,7 +35,7 @@ internal static class GenerateCommand
             if (pr.GetValue(server) is { } address)
                 return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
                     pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
-                    pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.RefinerCfg),
+                    pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.Refiner), pr.GetValue(decoders.RefinerCfg),
                     pr.GetValue(output)!, pr.GetValue(grid), ct);
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);

@@ -11,7 +11,7 @@ namespace Var.Cli.Commands;
 internal static class RemoteGenerate
 {
     public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
-        double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, double? refinerCfg,
+        double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, string? refiner, double? refinerCfg,
         string outDir, string? gridPath, CancellationToken ct)
     {
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();

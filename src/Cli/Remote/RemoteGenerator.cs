@@ -100,7 +100,7 @@ public sealed class RemoteGenerator : IDisposable
         {
             case "var": m.Var = new VarDecoder(); break;
             case "code":
-                m.Code = new CodeDecoder { DraftScales = request.DraftScales ?? 0 };
+                m.Code = new CodeDecoder { DraftScales = request.DraftScales ?? 0, RefinerModel = request.Refiner ?? "" };
                 if (request.RefinerCfg is { } refinerCfg) m.Code.RefinerCfg = refinerCfg;
                 break;
             case "hmar": m.Hmar = new HmarDecoder(); break;

@@ -36,6 +36,9 @@ public sealed record RemoteRequest
     /// <summary>CoDe: scales made by the drafter (null = the model's default).</summary>
     public int? DraftScales { get; init; }
 
+    /// <summary>CoDe: the model's transformer that refines (null = its "refiner").</summary>
+    public string? Refiner { get; init; }
+
     /// <summary>CoDe: guidance on the refiner's scales (null = <see cref="Cfg"/>).</summary>
     public double? RefinerCfg { get; init; }
 
