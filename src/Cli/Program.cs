@@ -4,6 +4,7 @@ using Var.Cli.Commands;
 var root = new RootCommand("var — visual autoregressive (next-scale) image generation with VAR. Run 'var <command> --help' for details.")
 {
     GenerateCommand.Create(),
+    EditCommand.Create(),
     ReconstructCommand.Create(),
     ScoreCommand.Create(),
     InfoCommand.Create(),

@@ -1,3 +1,4 @@
+using Google.Rpc;
 using Var.Decoding.Imaging;
 
 namespace Var.Service.Tests;
@@ -123,14 +124,10 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
     }
 
     [Fact]
-    public async Task EditAndReservedDecodersAreUnimplemented()
+    public async Task ReservedDecodersAreUnimplemented()
     {
         await factory.WaitServingAsync();
         var client = factory.Client();
-        using var edit = client.Edit(new EditRequest { Generation = Requests.One(0, 0), Image = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) });
-        var e = await Assert.ThrowsAsync<RpcException>(() => edit.ResponseStream.MoveNext());
-        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
-
         foreach (var request in new[]
         {
             new GenerateRequest { ClassId = 0, Hmar = new HmarDecoder() },
@@ -167,6 +164,68 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
             Assert.Equal(plain.Images[i].Data, whole.Images[i].Data);
             Assert.Equal(1, whole.Images[i].Settings.RefinerCfg);
         }
+    }
+
+    [Fact]
+    public async Task AnEditStreamsProgressAndKeepsTheImageOutsideTheBox()
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var source = (await client.GenerateAsync(new GenerateRequest { ClassId = 2, Seed = 4 })).Images[0].Data;
+        var request = new EditRequest
+        {
+            Generation = new GenerateRequest { Count = 2, Seed = 10, Output = new OutputFormat { Encoding = ImageEncoding.Tokens } },
+            Image = source,
+            Box = new Box { X0 = 0, Y0 = 0, X1 = 0.5, Y1 = 1 },
+        };
+        using var call = client.Edit(request);
+        var results = new List<GeneratedImage>();
+        int progress = 0;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            var e = call.ResponseStream.Current;
+            if (e.EventCase == GenerateEvent.EventOneofCase.Progress) progress++;
+            if (e.EventCase == GenerateEvent.EventOneofCase.Result) results.Add(e.Result);
+        }
+        Assert.Equal(2, results.Count);
+        Assert.True(progress >= 4);
+        Assert.All(results, r => Assert.Equal("unconditional", r.ClassName));
+        // The right half of the last 4×4 token map is the source's own tokens (its tokens, re-encoded from the PNG).
+        var plain = await client.GenerateAsync(new GenerateRequest { ClassId = 2, Seed = 4, Output = new OutputFormat { Encoding = ImageEncoding.Tokens } });
+        var last = results.Select(r => r.Tokens.Scales[^1].Ids.ToArray()).ToArray();
+        var kept = Enumerable.Range(0, 16).Where(j => j % 4 >= 2).ToArray();
+        Assert.Equal(kept.Select(j => last[0][j]), kept.Select(j => last[1][j]));
+        var redrawn = Enumerable.Range(0, 16).Where(j => j % 4 < 2).ToArray();
+        Assert.NotEqual(redrawn.Select(j => last[0][j]), redrawn.Select(j => last[1][j]));
+        Assert.Equal(4, plain.Images[0].Tokens.Scales.Count);
+    }
+
+    [Theory]
+    [InlineData("not an image", "image", "not a PNG or JPEG")]
+    [InlineData("no region", "mask_png", "mask_png or box")]
+    [InlineData("bad box", "box", "0 ≤ x0 < x1 ≤ 1")]
+    [InlineData("mask keeps everything", "mask_png", "regenerates no token")]
+    [InlineData("class edit without class", "generation.class_id", "needs a class")]
+    public async Task ABadEditIsRefusedWithAFieldViolation(string name, string field, string text)
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var png = (await client.GenerateAsync(new GenerateRequest { ClassId = 1, Seed = 1 })).Images[0].Data;
+        var black = Google.Protobuf.ByteString.CopyFrom(ImageCodec.EncodePng(new byte[8 * 8 * 3], 8, 8));
+        var request = name switch
+        {
+            "not an image" => new EditRequest { Image = Google.Protobuf.ByteString.CopyFromUtf8("hello"), Box = new Box { X1 = 1, Y1 = 1 } },
+            "no region" => new EditRequest { Image = png },
+            "bad box" => new EditRequest { Image = png, Box = new Box { X0 = 0.6, X1 = 0.2, Y1 = 1 } },
+            "mask keeps everything" => new EditRequest { Image = png, MaskPng = black },
+            _ => new EditRequest { Image = png, Box = new Box { X1 = 1, Y1 = 1 }, Mode = EditMode.ClassEdit },
+        };
+        using var call = client.Edit(request);
+        var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        var violation = Assert.Single(e.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations);
+        Assert.Equal(field, violation.Field);
+        Assert.Contains(text, violation.Description);
     }
 
     [Fact]

@@ -44,15 +44,16 @@ public sealed class DecodingSession : IDisposable
     /// Starts a session for <paramref name="requests"/> (one row each, in order). Throws
     /// <see cref="ArgumentOutOfRangeException"/> for a class id outside the model or invalid settings. With
     /// <paramref name="allowUnconditional"/> the class id K (the number of classes: the unconditional class, whose
-    /// conditional and unconditional rows are the same) is accepted too (in/out-painting, var.md §5).
+    /// conditional and unconditional rows are the same) is accepted too; it always is for rows with an edit
+    /// (in-painting without a class, var.md §5).
     /// </summary>
     public static DecodingSession Start(ModelBundle model, IReadOnlyList<SampleRequest> requests, bool allowUnconditional = false)
     {
         if (requests.Count == 0) throw new ArgumentException("a session needs at least one request", nameof(requests));
         int classes = model.Transformers.Values.Min(t => t.Config.NumClasses);
-        int last = allowUnconditional ? classes : classes - 1;
         foreach (var r in requests)
         {
+            int last = allowUnconditional || r.Edit is not null ? classes : classes - 1;
             if (r.ClassId < 0 || r.ClassId > last)
                 throw new ArgumentOutOfRangeException(nameof(requests), r.ClassId, $"class id must be in 0..{last}");
             r.Settings.Validate();

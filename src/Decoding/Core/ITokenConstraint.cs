@@ -7,7 +7,8 @@ public interface ITokenConstraint
 {
     /// <summary>
     /// Returns the tokens to embed for scale <paramref name="si"/>: drawn idxBl (B, pn²) int64 with the known positions
-    /// replaced. Rows are the session's current rows (<see cref="DecodingSession.Rows"/>).
+    /// replaced, and which positions were forced (B, pn²) bool, or null when none (the gumbel "more smooth" mix then
+    /// leaves forced positions alone). Rows are the session's current rows (<see cref="DecodingSession.Rows"/>).
     /// </summary>
-    Tensor Apply(DecodingSession session, int si, Tensor idxBl);
+    (Tensor IdxBl, Tensor? ForcedBl) Apply(DecodingSession session, int si, Tensor idxBl);
 }

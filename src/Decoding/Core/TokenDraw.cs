@@ -65,7 +65,8 @@ public static class TokenDraw
         var u = stack(rows.Select(r => r.Random.Uniforms(l)).ToArray()).to(logits2BlV.device);
         var target = (u * cdf.select(-1, v - 1)).unsqueeze(-1);
         var idxBl = searchsorted(cdf, target).squeeze(-1).clamp_max(v - 1);
-        if (constraint is not null) idxBl = constraint.Apply(session, si, idxBl);
+        Tensor? forcedBl = null;
+        if (constraint is not null) (idxBl, forcedBl) = constraint.Apply(session, si, idxBl);
         var h = quantizer.EmbedTokens(idxBl);
         var smoothRows = rows.Select(r => r.Request.Settings.MoreSmooth).ToArray();
         if (smoothRows.Any(s => s))
@@ -76,6 +77,8 @@ public static class TokenDraw
             var y = (masked * (1 + ratio) + noise).div(tau).softmax(-1).to(codebook.dtype);
             var hs = matmul(y, codebook).transpose(1, 2).reshape(b, quantizer.Channels, pn, pn);
             var smoothMask = tensor(smoothRows, device: logits2BlV.device).view(-1, 1, 1, 1);
+            // var.md §5: forced positions take the image's embedding, h = gt·m + h·(1 − m).
+            if (forcedBl is not null) smoothMask = smoothMask.logical_and(forcedBl.logical_not().view(b, 1, pn, pn));
             h = where(smoothMask, hs, h);
         }
         return (idxBl.MoveToOuterDisposeScope(), h.MoveToOuterDisposeScope());

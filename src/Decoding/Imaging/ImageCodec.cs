@@ -9,10 +9,53 @@ namespace Var.Decoding.Imaging;
 /// <summary>
 /// The one image codec wrapper: RGB byte buffers (H, W, 3) row-major ⇄ PNG/JPEG, and images ⇄ model tensors.
 /// Input policy: an image of the model's size is used as is; otherwise its shorter side is resized to the model's
-/// size (bicubic) and the centre is cropped. Alpha is dropped (composited on black).
+/// size (bicubic) and the centre is cropped. Alpha is dropped (composited on black). Only PNG and JPEG are decoded
+/// (ImageSharp's other decoders have had crafted-image advisories), and an input's size is checked with
+/// <c>Image.Identify</c> before any pixel buffer is allocated.
 /// </summary>
 public static class ImageCodec
 {
+    /// <summary>Largest input accepted, in pixels (a decompression bomb is refused before it is decoded).</summary>
+    public const long MaxInputPixels = 16L * 1024 * 1024;
+
+    // Only the PNG and JPEG codecs are registered.
+    private static readonly Configuration Decoders = new(new PngConfigurationModule(), new JpegConfigurationModule());
+
+    private static Image<Rgba32> Decode(byte[] encoded, string what)
+    {
+        try
+        {
+            IImageInfo? info;
+            using (var stream = new MemoryStream(encoded, writable: false)) info = Image.Identify(Decoders, stream);
+            if (info is null) throw new ArgumentException($"{what}: not a PNG or JPEG image");
+            if ((long)info.Width * info.Height > MaxInputPixels)
+                throw new ArgumentException($"{what}: {info.Width}×{info.Height} exceeds the limit of {MaxInputPixels / (1024 * 1024)} M pixels");
+            return Image.Load<Rgba32>(Decoders, encoded);
+        }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ImageFormatException)
+        {
+            throw new ArgumentException($"{what}: not a readable PNG or JPEG image ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// Decodes a mask (PNG/JPEG, any size, resized bilinearly to size×size) to size×size values, 1 = regenerate:
+    /// white pixels (luma ≥ 50 %) and transparent ones (alpha &lt; 50 %) are regenerated, black ones kept.
+    /// </summary>
+    public static float[] LoadMask(byte[] encoded, int size, string what = "mask")
+    {
+        using var image = Decode(encoded, what);
+        if (image.Width != size || image.Height != size) image.Mutate(c => c.Resize(size, size, KnownResamplers.Triangle));
+        var rgba = new byte[size * size * 4];
+        image.CopyPixelDataTo(rgba);
+        var mask = new float[size * size];
+        for (int i = 0; i < mask.Length; i++)
+        {
+            double luma = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+            mask[i] = luma >= 0.5 || rgba[4 * i + 3] < 128 ? 1 : 0;
+        }
+        return mask;
+    }
     /// <summary>PNG bytes of an RGB buffer.</summary>
     public static byte[] EncodePng(byte[] rgb, int width, int height)
     {
@@ -42,15 +85,7 @@ public static class ImageCodec
     /// <summary>Decodes an image file or bytes to a size×size RGB buffer using the documented resize/crop policy.</summary>
     public static byte[] LoadRgb(byte[] encoded, int size, string what = "image")
     {
-        Image<Rgba32> image;
-        try
-        {
-            image = Image.Load<Rgba32>(encoded);
-        }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException)
-        {
-            throw new ArgumentException($"{what}: not a readable image ({e.Message})", e);
-        }
+        var image = Decode(encoded, what);
         using (image)
         {
             if (image.Width != size || image.Height != size)

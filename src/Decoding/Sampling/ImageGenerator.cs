@@ -1,5 +1,6 @@
 using Var.Decoding.Core;
 using Var.Decoding.Decoders;
+using Var.Decoding.Editing;
 using Var.Model;
 
 namespace Var.Decoding.Sampling;
@@ -28,6 +29,12 @@ public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
         var plan = Decoder.Plan(model);
+        if (requests.Any(r => r.Edit is not null))
+        {
+            // Editing is a constraint on any plan (var.md §5); rows without an edit are left as drawn.
+            if (plan.Constraint is not null) throw new ArgumentException($"decoder '{Decoder.Kind}' already constrains its tokens and cannot edit");
+            plan = plan with { Constraint = new KnownTokensConstraint() };
+        }
         if (onScale is not null) plan = plan.WithHook(new ProgressHook(onScale));
         using var session = DecodingSession.Start(model, requests);
         DecodingLoop.Run(plan, session, cancellation);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Var.Decoding.Decoders;
+using Var.Decoding.Editing;
 using Var.Decoding.Sampling;
 using Var.Service.Hosting;
 using Var.Service.Metrics;
@@ -337,7 +338,17 @@ public sealed class GenerationScheduler : BackgroundService
         foreach (var ms in queueMs) metrics.QueueWaited(ms);
         metrics.BatchStarted(model.Name, jobs.Count);
         var generator = new ImageGenerator(model.Model, decoder);
-        var requests = jobs.Select(j => new SampleRequest(j.Spec.ClassId, j.Spec.Seed, j.Spec.Settings) { Cancellation = j.Ticket.Token }).ToList();
+        List<SampleRequest> requests;
+        try
+        {
+            requests = Requests(model, jobs);
+        }
+        catch (Exception e) when (e is ArgumentException)
+        {
+            var error = new SchedulingException(SchedulingError.Failed, $"edit input failed: {e.Message}", e);
+            foreach (var ticket in jobs.Select(j => j.Ticket).Distinct()) ticket.Fail(error);
+            return;
+        }
         var previousElapsed = TimeSpan.Zero;
         IReadOnlyList<GeneratedImage?> results;
         try
@@ -368,6 +379,19 @@ public sealed class GenerationScheduler : BackgroundService
         metrics.ImagesGenerated(model.Name, made);
         logger.LogInformation("Batch of {Rows} images for {Model} ({Decoder}; {Requests}) took {Milliseconds:F0} ms; {Dropped} rows left early",
             jobs.Count, model.Name, decoder.BatchKey, string.Join(",", jobs.Select(j => j.Ticket.RequestId).Distinct()), generationMs, jobs.Count - made);
+    }
+
+    // The batch's rows; an edit's image is tokenised here, on the torch thread, once per request.
+    private static List<SampleRequest> Requests(LoadedModel model, List<ImageJob> jobs)
+    {
+        var targets = new Dictionary<EditSource, EditTarget>(ReferenceEqualityComparer.Instance);
+        return jobs.Select(j =>
+        {
+            EditTarget? edit = null;
+            if (j.Spec.Edit is { } source && !targets.TryGetValue(source, out edit))
+                targets[source] = edit = EditTarget.FromImage(model.Model, source.Rgb, source.Regenerate);
+            return new SampleRequest(j.Spec.ClassId, j.Spec.Seed, j.Spec.Settings) { Cancellation = j.Ticket.Token, Edit = edit };
+        }).ToList();
     }
 
     private static void PublishProgress(LoadedModel model, List<ImageJob> jobs, ScaleProgress p)

@@ -32,44 +32,12 @@ public sealed class GenerationService(GenerationScheduler scheduler, RequestVali
     }
 
     /// <inheritdoc />
-    public override async Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateEvent> responseStream, ServerCallContext context)
-    {
-        var plan = validator.Validate(request);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["VarRequest"] = plan.RequestId });
-        var ticket = scheduler.Submit(plan, context.CancellationToken, context.Deadline);
-        try
-        {
-            LogAccepted(plan, ticket);
-            await responseStream.WriteAsync(new GenerateEvent
-            {
-                Queued = new Queued { RequestId = plan.RequestId, Position = ticket.Position, QueueDepth = ticket.QueueDepth, Model = plan.Model.Name },
-            });
-            int sent = 0;
-            await foreach (var e in ticket.Events.ReadAllAsync(CancellationToken.None))
-            {
-                var message = e switch
-                {
-                    ScaleCompleted s => new GenerateEvent { Progress = ResultEncoder.ToMessage(s) },
-                    ImageCompleted done => new GenerateEvent { Result = ResultEncoder.ToMessage(plan, done) },
-                    _ => null,
-                };
-                if (message is null) continue;
-                if (message.EventCase == GenerateEvent.EventOneofCase.Result) sent++;
-                await responseStream.WriteAsync(message, context.CancellationToken);
-            }
-            double totalMs = Stopwatch.GetElapsedTime(ticket.AcceptedAt).TotalMilliseconds;
-            await responseStream.WriteAsync(new GenerateEvent { Done = new Done { Images = sent, TotalMs = totalMs } }, context.CancellationToken);
-            logger.LogInformation("Streamed {Count} images in {Milliseconds:F0} ms", sent, totalMs);
-        }
-        finally
-        {
-            scheduler.Release(ticket);
-        }
-    }
+    public override Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateEvent> responseStream, ServerCallContext context) =>
+        Stream(validator.Validate(request), responseStream, context);
 
     /// <inheritdoc />
     public override Task Edit(EditRequest request, IServerStreamWriter<GenerateEvent> responseStream, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "Edit (inpaint, outpaint, class edit) is reserved in the contract and not available yet"));
+        Stream(validator.ValidateEdit(request), responseStream, context);
 
     /// <inheritdoc />
     public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
@@ -101,6 +69,41 @@ public sealed class GenerationService(GenerationScheduler scheduler, RequestVali
             response.Models.Add(info);
         }
         return Task.FromResult(response);
+    }
+
+    // Queued, then progress and results as the scheduler makes them, then done: GenerateStream and Edit.
+    private async Task Stream(GenerationPlan plan, IServerStreamWriter<GenerateEvent> responseStream, ServerCallContext context)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["VarRequest"] = plan.RequestId });
+        var ticket = scheduler.Submit(plan, context.CancellationToken, context.Deadline);
+        try
+        {
+            LogAccepted(plan, ticket);
+            await responseStream.WriteAsync(new GenerateEvent
+            {
+                Queued = new Queued { RequestId = plan.RequestId, Position = ticket.Position, QueueDepth = ticket.QueueDepth, Model = plan.Model.Name },
+            });
+            int sent = 0;
+            await foreach (var e in ticket.Events.ReadAllAsync(CancellationToken.None))
+            {
+                var message = e switch
+                {
+                    ScaleCompleted s => new GenerateEvent { Progress = ResultEncoder.ToMessage(s) },
+                    ImageCompleted done => new GenerateEvent { Result = ResultEncoder.ToMessage(plan, done) },
+                    _ => null,
+                };
+                if (message is null) continue;
+                if (message.EventCase == GenerateEvent.EventOneofCase.Result) sent++;
+                await responseStream.WriteAsync(message, context.CancellationToken);
+            }
+            double totalMs = Stopwatch.GetElapsedTime(ticket.AcceptedAt).TotalMilliseconds;
+            await responseStream.WriteAsync(new GenerateEvent { Done = new Done { Images = sent, TotalMs = totalMs } }, context.CancellationToken);
+            logger.LogInformation("Streamed {Count} images in {Milliseconds:F0} ms", sent, totalMs);
+        }
+        finally
+        {
+            scheduler.Release(ticket);
+        }
     }
 
     private void LogAccepted(GenerationPlan plan, GenerationTicket ticket) =>

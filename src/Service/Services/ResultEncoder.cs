@@ -22,7 +22,7 @@ public static class ResultEncoder
             Index = done.Index,
             Seed = spec.Seed,
             ClassId = spec.ClassId,
-            ClassName = plan.Model.ClassNames[spec.ClassId],
+            ClassName = spec.ClassId < plan.Model.ClassNames.Count ? plan.Model.ClassNames[spec.ClassId] : "unconditional",
             Encoding = plan.Output.Encoding,
             Width = image.Size,
             Height = image.Size,

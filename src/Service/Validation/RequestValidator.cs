@@ -1,3 +1,5 @@
+using Var.Decoding.Editing;
+using Var.Decoding.Imaging;
 using Var.Decoding.Decoders;
 using Var.Model;
 using Grpc.Core;
@@ -27,7 +29,60 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
     public int MaxBatchSize => options.Value.MaxBatchSize;
 
     /// <summary>Validates <paramref name="request"/>; <paramref name="prefix"/> is prepended to field paths (e.g. "generation.").</summary>
-    public GenerationPlan Validate(GenerateRequest request, string prefix = "")
+    public GenerationPlan Validate(GenerateRequest request, string prefix = "") => Validate(request, prefix, classOptional: false);
+
+    /// <summary>
+    /// Validates an edit: its generation part (prefix "generation."; the class may be left unset for in- and
+    /// out-painting, meaning unconditional), the image, the region (mask PNG or box; none only for outpainting: the
+    /// image shrunk into the canvas) and the mode. Field violations name the request's fields.
+    /// </summary>
+    public GenerationPlan ValidateEdit(EditRequest request)
+    {
+        var mode = request.Mode == EditMode.Unspecified ? EditMode.Inpaint : request.Mode;
+        if (!Enum.IsDefined(mode)) throw ViolationList.Invalid("mode", $"unknown mode {(int)request.Mode} (INPAINT, OUTPAINT or CLASS_EDIT)");
+        var generation = request.Generation ?? new GenerateRequest();
+        if (mode == EditMode.ClassEdit && generation.ClassCase == GenerateRequest.ClassOneofCase.None)
+            throw ViolationList.Invalid("generation.class_id", "a class edit needs a class: set class_id or class_name");
+        var plan = Validate(generation, "generation.", classOptional: true);
+        var violations = new ViolationList();
+        int size = plan.Model.ImageSize, side = plan.Model.PatchNums[^1];
+        byte[]? rgb = null;
+        if (request.Image.IsEmpty) violations.Add("image", "the image to edit is required (PNG or JPEG bytes)");
+        else
+        {
+            try
+            {
+                rgb = ImageCodec.LoadRgb(request.Image.ToByteArray(), size, "image");
+            }
+            catch (ArgumentException e)
+            {
+                violations.Add("image", e.Message);
+            }
+        }
+        float[]? region = null;
+        string regionField = request.RegionCase == EditRequest.RegionOneofCase.Box ? "box" : "mask_png";
+        try
+        {
+            region = request.RegionCase switch
+            {
+                EditRequest.RegionOneofCase.MaskPng => ImageCodec.LoadMask(request.MaskPng.ToByteArray(), size, "mask_png"),
+                EditRequest.RegionOneofCase.Box => EditRegion.Box(size, request.Box.X0, request.Box.Y0, request.Box.X1, request.Box.Y1),
+                _ when mode == EditMode.Outpaint => null,
+                _ => throw new ArgumentException("give mask_png or box: the region to regenerate"),
+            };
+            if (region is null && rgb is not null) (rgb, region) = EditRegion.Outpaint(rgb, size);
+            if (region is not null) EditTarget.KeepMaskFor(region, size, side);
+        }
+        catch (ArgumentException e)
+        {
+            violations.Add(regionField, e.Message);
+        }
+        violations.ThrowIfAny();
+        var source = new EditSource(rgb!, region!, mode switch { EditMode.Outpaint => "outpaint", EditMode.ClassEdit => "edit", _ => "inpaint" });
+        return plan with { Images = plan.Images.Select(i => i with { Edit = source }).ToArray() };
+    }
+
+    private GenerationPlan Validate(GenerateRequest request, string prefix, bool classOptional)
     {
         var violations = new ViolationList();
         var limits = options.Value;
@@ -56,6 +111,10 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         int classId = -1;
         switch (request.ClassCase)
         {
+            case GenerateRequest.ClassOneofCase.None when classOptional:
+                // An edit without a class is unconditional (var.md §5: in/out-painting uses the null class).
+                if (model is not null) classId = model.ClassNames.Count;
+                break;
             case GenerateRequest.ClassOneofCase.None:
                 violations.Add(prefix + "class_id", "a class is required: set class_id or class_name");
                 break;

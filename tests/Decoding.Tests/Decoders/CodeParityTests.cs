@@ -40,7 +40,7 @@ public class CodeParityTests
     /// <summary>Forces the fixture's ground-truth tokens (the official run was fed them instead of samples).</summary>
     private sealed class ForceTokens(IReadOnlyDictionary<string, Tensor> e) : ITokenConstraint
     {
-        public Tensor Apply(DecodingSession session, int si, Tensor idxBl) => e[$"vae.idx.{si}"].to(ScalarType.Int64);
+        public (Tensor IdxBl, Tensor? ForcedBl) Apply(DecodingSession session, int si, Tensor idxBl) => (e[$"vae.idx.{si}"].to(ScalarType.Int64), null);
     }
 
     /// <summary>Keeps each scale's logits, guided logits and sampling distribution, as computed in the loop.</summary>

@@ -1,0 +1,45 @@
+namespace Var.Decoding.Editing;
+
+/// <summary>Regions to regenerate as size×size pixel masks (1 = regenerate), and the outpainting canvas rule.</summary>
+public static class EditRegion
+{
+    /// <summary>Default scale of the image inside the canvas when outpainting without a mask.</summary>
+    public const double DefaultOutpaintScale = 0.75;
+
+    /// <summary>
+    /// The box [x0, x1) × [y0, y1) in [0, 1] image coordinates (x right, y down), rounded to pixels. Throws
+    /// <see cref="ArgumentException"/> unless 0 ≤ x0 &lt; x1 ≤ 1 and 0 ≤ y0 &lt; y1 ≤ 1.
+    /// </summary>
+    public static float[] Box(int size, double x0, double y0, double x1, double y1)
+    {
+        static bool In01(double v) => v >= 0 && v <= 1;
+        if (!In01(x0) || !In01(y0) || !In01(x1) || !In01(y1) || x0 >= x1 || y0 >= y1)
+            throw new ArgumentException($"box ({x0}, {y0}, {x1}, {y1}) must have 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1");
+        int px0 = (int)Math.Round(x0 * size), px1 = (int)Math.Round(x1 * size), py0 = (int)Math.Round(y0 * size), py1 = (int)Math.Round(y1 * size);
+        var mask = new float[size * size];
+        for (int y = py0; y < py1; y++)
+            for (int x = px0; x < px1; x++) mask[y * size + x] = 1;
+        return mask;
+    }
+
+    /// <summary>
+    /// Outpainting without a mask: the image (size×size×3) shrunk by <paramref name="scale"/> (nearest-neighbour
+    /// sampling of the pixel grid) and centred on a black canvas; the uncovered border is the region to regenerate.
+    /// </summary>
+    public static (byte[] Canvas, float[] Mask) Outpaint(byte[] rgb, int size, double scale = DefaultOutpaintScale)
+    {
+        if (!(scale > 0 && scale < 1)) throw new ArgumentException($"outpaint scale {scale} must be in (0, 1)");
+        int inner = Math.Max(1, (int)Math.Round(size * scale)), at = (size - inner) / 2;
+        var canvas = new byte[size * size * 3];
+        var mask = Enumerable.Repeat(1f, size * size).ToArray();
+        for (int y = 0; y < inner; y++)
+            for (int x = 0; x < inner; x++)
+            {
+                int sy = Math.Min(size - 1, (int)((y + 0.5) * size / inner)), sx = Math.Min(size - 1, (int)((x + 0.5) * size / inner));
+                int dst = (at + y) * size + at + x;
+                Array.Copy(rgb, (sy * size + sx) * 3, canvas, dst * 3, 3);
+                mask[dst] = 0;
+            }
+        return (canvas, mask);
+    }
+}
