@@ -90,11 +90,21 @@ internal static class EditCommand
                     ImageCodec.SavePng(Path.Combine(outDir, file), img.Rgb, img.Size, img.Size);
                     manifest.WriteLine(new JsonObject
                     {
-                        ["file"] = file, ["image"] = Path.GetFullPath(imagePath), ["mode"] = modeName,
-                        ["mask"] = pr.GetValue(mask) is { } m ? Path.GetFullPath(m) : null, ["box"] = pr.GetValue(box),
-                        ["class"] = classId, ["class_name"] = className, ["seed"] = img.Request.Seed, ["model"] = model.Name,
-                        ["decoder"] = decoder.Kind, ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP,
-                        ["more_smooth"] = settings.MoreSmooth, ["regenerated_tokens"] = edit.KeepMask.Count(k => k == 0),
+                        ["file"] = file,
+                        ["image"] = Path.GetFullPath(imagePath),
+                        ["mode"] = modeName,
+                        ["mask"] = pr.GetValue(mask) is { } m ? Path.GetFullPath(m) : null,
+                        ["box"] = pr.GetValue(box),
+                        ["class"] = classId,
+                        ["class_name"] = className,
+                        ["seed"] = img.Request.Seed,
+                        ["model"] = model.Name,
+                        ["decoder"] = decoder.Kind,
+                        ["cfg"] = settings.Cfg,
+                        ["top_k"] = settings.TopK,
+                        ["top_p"] = settings.TopP,
+                        ["more_smooth"] = settings.MoreSmooth,
+                        ["regenerated_tokens"] = edit.KeepMask.Count(k => k == 0),
                     }.WithDecoderSettings(decoder).ToJsonString());
                     written++;
                     tiles.Add(img.Rgb);

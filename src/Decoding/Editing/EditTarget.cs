@@ -36,13 +36,13 @@ public sealed record EditTarget(int[][] Tokens, float[] KeepMask, int MaskSide)
         int cell = size / side;
         var keep = new float[side * side];
         for (int ty = 0; ty < side; ty++)
-        for (int tx = 0; tx < side; tx++)
-        {
-            double sum = 0;
-            for (int y = ty * cell; y < (ty + 1) * cell; y++)
-            for (int x = tx * cell; x < (tx + 1) * cell; x++) sum += regenerate[y * size + x];
-            keep[ty * side + tx] = sum / (cell * cell) >= 0.5 ? 0 : 1;
-        }
+            for (int tx = 0; tx < side; tx++)
+            {
+                double sum = 0;
+                for (int y = ty * cell; y < (ty + 1) * cell; y++)
+                    for (int x = tx * cell; x < (tx + 1) * cell; x++) sum += regenerate[y * size + x];
+                keep[ty * side + tx] = sum / (cell * cell) >= 0.5 ? 0 : 1;
+            }
         if (keep.All(k => k == 1)) throw new ArgumentException("the mask regenerates no token (mark at least half of one token's pixels white)");
         return keep;
     }
