@@ -27,13 +27,14 @@ internal static class EditCommand
         var count = new Option<int>("--count") { Description = "Edits to make.", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "Base seed: edit i gets seed + i.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder (created); PNGs plus manifest.jsonl (appended).", DefaultValueFactory = _ => "out" };
+        var feather = new Option<int>("--feather") { Description = "Blend the result into the input's pixels over this many pixels outside the region (no seam); beyond it the output is the input. 0 = off.", DefaultValueFactory = _ => 0 };
         var grid = new Option<string?>("--grid") { Description = "Also write one PNG row: the input (for outpainting: the canvas) followed by every edit." };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
         var cmd = new Command("edit", "Inpaint, outpaint or class-edit a region of an image (any decoder); writes PNGs plus manifest.jsonl.");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
         decoders.AddTo(cmd);
-        foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, count, seed, output, batch, grid }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, feather, count, seed, output, batch, grid }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
             var kind = (pr.GetValue(mode) ?? "inpaint").Trim().ToLowerInvariant() switch
@@ -70,7 +71,9 @@ internal static class EditCommand
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);
             int classId = pr.GetValue(cls) is { } c ? model.Classes.Resolve(c) : model.Transformer.Config.NumClasses;
-            var edit = EditTarget.FromImage(model, rgb, region);
+            int featherRadius = pr.GetValue(feather);
+            if (featherRadius < 0 || featherRadius > size) throw new ArgumentException($"--feather must be in 0..{size}");
+            var edit = EditTarget.FromImage(model, rgb, region).WithFeather(rgb, region, featherRadius);
             long baseSeed = pr.GetValue(seed);
             var requests = Enumerable.Range(0, n).Select(i => new SampleRequest(classId, baseSeed + i, settings) { Edit = edit }).ToList();
             var outDir = pr.GetValue(output)!;

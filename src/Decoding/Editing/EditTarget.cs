@@ -8,6 +8,60 @@ namespace Var.Decoding.Editing;
 /// </summary>
 public sealed record EditTarget(int[][] Tokens, float[] KeepMask, int MaskSide)
 {
+    /// <summary>The input pixels (size × size × 3) the result is blended into, when feathering.</summary>
+    public byte[]? Original { get; init; }
+
+    /// <summary>Per-pixel weight of the generated image (size × size): 1 in the region, ramping to 0 over the feather radius outside it.</summary>
+    public float[]? BlendWeights { get; init; }
+
+    /// <summary>
+    /// Feathering: the decoded result is kept inside the region and blended linearly into the original pixels over
+    /// <paramref name="radius"/> pixels outside it (Chebyshev distance), so no seam shows; beyond that the output is
+    /// the input itself. 0 = off (the output is the decoded image everywhere).
+    /// </summary>
+    public EditTarget WithFeather(byte[] rgb, float[] regenerate, int radius)
+    {
+        if (radius < 0) throw new ArgumentOutOfRangeException(nameof(radius), radius, "the feather radius must be ≥ 0");
+        if (radius == 0) return this with { Original = null, BlendWeights = null };
+        int size = (int)Math.Round(Math.Sqrt(regenerate.Length));
+        // Two-pass chessboard distance to the region, in pixels.
+        var dist = regenerate.Select(r => r >= 0.5f ? 0 : int.MaxValue / 2).ToArray();
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+            {
+                int i = y * size + x, d = dist[i];
+                if (x > 0) d = Math.Min(d, dist[i - 1] + 1);
+                if (y > 0) d = Math.Min(d, dist[i - size] + 1);
+                if (x > 0 && y > 0) d = Math.Min(d, dist[i - size - 1] + 1);
+                if (x < size - 1 && y > 0) d = Math.Min(d, dist[i - size + 1] + 1);
+                dist[i] = d;
+            }
+        for (int y = size - 1; y >= 0; y--)
+            for (int x = size - 1; x >= 0; x--)
+            {
+                int i = y * size + x, d = dist[i];
+                if (x < size - 1) d = Math.Min(d, dist[i + 1] + 1);
+                if (y < size - 1) d = Math.Min(d, dist[i + size] + 1);
+                if (x < size - 1 && y < size - 1) d = Math.Min(d, dist[i + size + 1] + 1);
+                if (x > 0 && y < size - 1) d = Math.Min(d, dist[i + size - 1] + 1);
+                dist[i] = d;
+            }
+        var weights = dist.Select(d => (float)Math.Max(0, 1 - d / (double)(radius + 1))).ToArray();
+        return this with { Original = rgb.ToArray(), BlendWeights = weights };
+    }
+
+    /// <summary>The output pixels: <paramref name="generated"/> blended into <see cref="Original"/> (unchanged without feathering).</summary>
+    public byte[] Composite(byte[] generated)
+    {
+        if (Original is null || BlendWeights is null) return generated;
+        var output = new byte[generated.Length];
+        for (int i = 0; i < generated.Length; i++)
+        {
+            float w = BlendWeights[i / 3];
+            output[i] = (byte)Math.Round(Original[i] + (generated[i] - Original[i]) * w);
+        }
+        return output;
+    }
     /// <summary>
     /// Tokenises <paramref name="rgb"/> (size × size × 3, the model's image size) and turns the pixel mask
     /// <paramref name="regenerate"/> (size × size, 1 = regenerate) into the token keep mask: a token is regenerated when

@@ -38,6 +38,8 @@ public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
         if (onScale is not null) plan = plan.WithHook(new ProgressHook(onScale));
         using var session = DecodingSession.Start(model, requests);
         DecodingLoop.Run(plan, session, cancellation);
-        return session.Finish();
+        var images = session.Finish();
+        // Feathered edits blend the decoded image into the input's pixels outside the region.
+        return images.Select(i => i?.Request.Edit is { Original: not null } edit ? i with { Rgb = edit.Composite(i.Rgb) } : i).ToArray();
     }
 }

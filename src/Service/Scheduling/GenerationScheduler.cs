@@ -389,7 +389,7 @@ public sealed class GenerationScheduler : BackgroundService
         {
             EditTarget? edit = null;
             if (j.Spec.Edit is { } source && !targets.TryGetValue(source, out edit))
-                targets[source] = edit = EditTarget.FromImage(model.Model, source.Rgb, source.Regenerate);
+                targets[source] = edit = EditTarget.FromImage(model.Model, source.Rgb, source.Regenerate).WithFeather(source.Rgb, source.Regenerate, source.Feather);
             return new SampleRequest(j.Spec.ClassId, j.Spec.Seed, j.Spec.Settings) { Cancellation = j.Ticket.Token, Edit = edit };
         }).ToList();
     }

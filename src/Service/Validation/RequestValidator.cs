@@ -77,8 +77,9 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         {
             violations.Add(regionField, e.Message);
         }
+        if (request.Feather < 0 || request.Feather > size) violations.Add("feather", $"feather {request.Feather} is out of range 0..{size} pixels");
         violations.ThrowIfAny();
-        var source = new EditSource(rgb!, region!, mode switch { EditMode.Outpaint => "outpaint", EditMode.ClassEdit => "edit", _ => "inpaint" });
+        var source = new EditSource(rgb!, region!, mode switch { EditMode.Outpaint => "outpaint", EditMode.ClassEdit => "edit", _ => "inpaint" }, request.Feather);
         return plan with { Images = plan.Images.Select(i => i with { Edit = source }).ToArray() };
     }
 

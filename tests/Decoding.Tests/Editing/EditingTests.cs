@@ -85,4 +85,28 @@ public class EditingTests
         var e = Assert.Throws<ArgumentException>(() => EditTarget.FromImage(model, rgb, mask));
         Assert.Contains("regenerates no token", e.Message);
     }
+
+    [Fact]
+    public void FeatheringKeepsTheInputBeyondTheRadiusAndTheResultInsideTheRegion()
+    {
+        using var model = TinyModels.Create();
+        var (rgb, mask) = Input(model, 0, 0, 4, 8);
+        var request = new SampleRequest(3, 6, Plain);
+        var sharp = EditTarget.FromImage(model, rgb, mask);
+        var feathered = sharp.WithFeather(rgb, mask, 2);
+        var generator = new ImageGenerator(model);
+        var plain = generator.Generate([request with { Edit = sharp }])[0]!;
+        var soft = generator.Generate([request with { Edit = feathered }])[0]!;
+        Assert.Equal(plain.Tokens, soft.Tokens);
+        int size = model.ImageSize;
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int i = (y * size + x) * 3 + c;
+                    if (x < 4) Assert.Equal(plain.Rgb[i], soft.Rgb[i]);        // inside: the decoded result
+                    else if (x >= 4 + 2) Assert.Equal(rgb[i], soft.Rgb[i]);   // beyond the radius: the input
+                }
+        Assert.Throws<ArgumentOutOfRangeException>(() => sharp.WithFeather(rgb, mask, -1));
+    }
 }
