@@ -83,6 +83,7 @@ internal static class EditCommand
             string modeName = kind switch { EditKind.Inpaint => "inpaint", EditKind.Outpaint => "outpaint", _ => "edit" };
             string className = classId < model.Classes.Count ? model.Classes.NameOf(classId) : "unconditional";
             int written = 0;
+            double seamBorder = 0, seamKept = 0;
             var tiles = new List<byte[]> { rgb };
             for (int start = 0; start < requests.Count; start += batchSize)
             {
@@ -110,6 +111,9 @@ internal static class EditCommand
                         ["regenerated_tokens"] = edit.KeepMask.Count(k => k == 0),
                     }.WithDecoderSettings(decoder).ToJsonString());
                     written++;
+                    var (border, keptDiff) = EditRegion.Seam(img.Rgb, region, size);
+                    seamBorder += border;
+                    seamKept += keptDiff;
                     tiles.Add(img.Rgb);
                 }
                 manifest.Flush();
@@ -119,7 +123,9 @@ internal static class EditCommand
                 var (gridRgb, w, h) = ImageCodec.Grid(tiles, size, tiles.Count);
                 ImageCodec.SavePng(gridPath, gridRgb, w, h);
             }
-            Console.WriteLine($"wrote {written} edits ({modeName}, {edit.KeepMask.Count(k => k == 0)} of {edit.KeepMask.Length} last-scale tokens regenerated) to {outDir}");
+            var (inputBorder, inputKept) = EditRegion.Seam(rgb, region, size);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {written} edits ({modeName}, {edit.KeepMask.Count(k => k == 0)} of {edit.KeepMask.Length} last-scale tokens regenerated) to {outDir}; seam: mean |Δ| of adjacent pixels across the region border {seamBorder / Math.Max(1, written):F2} (the input's own there: {inputBorder:F2}), inside the kept region {seamKept / Math.Max(1, written):F2} (input: {inputKept:F2})"));
             return 0;
         })));
         return cmd;

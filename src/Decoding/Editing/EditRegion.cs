@@ -42,4 +42,31 @@ public static class EditRegion
             }
         return (canvas, mask);
     }
+
+    /// <summary>
+    /// Seam check of an edited image (size × size × 3) against its region (size × size, 1 = regenerated): the mean
+    /// absolute difference between horizontally or vertically adjacent pixels for pairs that straddle the region's
+    /// border, and for pairs inside the kept region. No seam shows when the first is no larger than the second.
+    /// </summary>
+    public static (double Border, double Kept) Seam(byte[] rgb, float[] regenerate, int size)
+    {
+        double border = 0, kept = 0;
+        long nBorder = 0, nKept = 0;
+        void Pair(int a, int b)
+        {
+            double d = 0;
+            for (int c = 0; c < 3; c++) d += Math.Abs(rgb[a * 3 + c] - rgb[b * 3 + c]);
+            d /= 3;
+            bool ra = regenerate[a] >= 0.5f, rb = regenerate[b] >= 0.5f;
+            if (ra != rb) { border += d; nBorder++; }
+            else if (!ra) { kept += d; nKept++; }
+        }
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+            {
+                if (x + 1 < size) Pair(y * size + x, y * size + x + 1);
+                if (y + 1 < size) Pair(y * size + x, (y + 1) * size + x);
+            }
+        return (nBorder == 0 ? 0 : border / nBorder, nKept == 0 ? 0 : kept / nKept);
+    }
 }
