@@ -107,6 +107,20 @@ public sealed record EditTarget(int[][] Tokens, float[] KeepMask, int MaskSide)
     /// </summary>
     public bool[] KeepAt(int si, int pn)
     {
+        lock (keepByScale)
+        {
+            if (keepByScale.TryGetValue(pn, out var cached)) return cached;
+            var keep = ResizeKeep(pn);
+            keepByScale[pn] = keep;
+            return keep;
+        }
+    }
+
+    // Resized keep masks by side: one per scale, shared by every row of the edit.
+    private readonly Dictionary<int, bool[]> keepByScale = [];
+
+    private bool[] ResizeKeep(int pn)
+    {
         if (pn * pn <= 3) return Enumerable.Repeat(true, pn * pn).ToArray();
         using var scope = NewDisposeScope();
         var m = tensor(KeepMask).view(1, 1, MaskSide, MaskSide);
