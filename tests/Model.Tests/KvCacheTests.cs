@@ -5,17 +5,28 @@ namespace Var.Model.Tests;
 
 public class KvCacheTests
 {
+    private static readonly int[] Scales = [1, 2, 3, 5];
+
+    /// <summary>A random tokenizer and a 3-block transformer with strong modulation, in eval mode.</summary>
+    private static (MultiScaleVqvae Vae, VarTransformer Var) SmallPair(bool l2)
+    {
+        var vae = new MultiScaleVqvae(new VqvaeConfig { VocabSize = 50, ZChannels = 4, Ch = 32, ChMult = [1, 2], NumResBlocks = 1, UsingSa = false, PatchNums = Scales });
+        var var = new VarTransformer(new VarConfig { Depth = 3, EmbedDim = 96, NumHeads = 3, NumClasses = 4, VocabSize = 50, VaeChannels = 4, PatchNums = Scales, AttnL2Norm = l2 });
+        var.InitWeights(0.06, 0.5, 1.0, 1.0);
+        var.eval();
+        return (vae, var);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void KvCachedLogitsMatchFullForward(bool l2)
     {
         manual_seed(7);
-        int[] pns = [1, 2, 3, 5];
-        using var vae = new MultiScaleVqvae(new VqvaeConfig { VocabSize = 50, ZChannels = 4, Ch = 32, ChMult = [1, 2], NumResBlocks = 1, UsingSa = false, PatchNums = pns });
-        using var var = new VarTransformer(new VarConfig { Depth = 3, EmbedDim = 96, NumHeads = 3, NumClasses = 4, VocabSize = 50, VaeChannels = 4, PatchNums = pns, AttnL2Norm = l2 });
-        var.InitWeights(0.06, 0.5, 1.0, 1.0);
-        var.eval();
+        int[] pns = Scales;
+        var (vae, var) = SmallPair(l2);
+        using var vaeOwner = vae;
+        using var varOwner = var;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var idx = pns.Select(pn => randint(0, 50, new long[] { 2, pn * pn })).ToArray();
@@ -46,11 +57,10 @@ public class KvCacheTests
     public void PrefillFillsTheCacheThatCachedStepsWouldHaveBuilt(bool l2)
     {
         manual_seed(8);
-        int[] pns = [1, 2, 3, 5];
-        using var vae = new MultiScaleVqvae(new VqvaeConfig { VocabSize = 50, ZChannels = 4, Ch = 32, ChMult = [1, 2], NumResBlocks = 1, UsingSa = false, PatchNums = pns });
-        using var var = new VarTransformer(new VarConfig { Depth = 3, EmbedDim = 96, NumHeads = 3, NumClasses = 4, VocabSize = 50, VaeChannels = 4, PatchNums = pns, AttnL2Norm = l2 });
-        var.InitWeights(0.06, 0.5, 1.0, 1.0);
-        var.eval();
+        int[] pns = Scales;
+        var (vae, var) = SmallPair(l2);
+        using var vaeOwner = vae;
+        using var varOwner = var;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var idx = pns.Select(pn => randint(0, 50, new long[] { 2, pn * pn })).ToArray();

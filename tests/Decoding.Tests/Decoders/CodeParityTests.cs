@@ -30,6 +30,15 @@ public class CodeParityTests
         return path;
     }
 
+    /// <summary>The fixture's drafter (var-parity var_l2.pth) and refiner sharing the var-parity VQVAE.</summary>
+    private static ModelBundle LoadPair() => ModelLoader.Load(new ModelSource
+    {
+        VaeFile = Fixture("var-parity", "vae.pth"),
+        VarFile = Fixture("var-parity", "var_l2.pth"),
+        RefinerFile = Fixture("code-parity", "refiner.pth"),
+        PatchNums = PatchNums,
+    });
+
     private static void AssertClose(Tensor expected, Tensor actual, string name)
     {
         Assert.Equal(expected.shape, actual.shape);
@@ -68,13 +77,7 @@ public class CodeParityTests
     public void CodeMatchesTheOfficialRun(int n)
     {
         using var expected = StateDict.Read(Fixture("code-parity", "expected.safetensors"));
-        using var model = ModelLoader.Load(new ModelSource
-        {
-            VaeFile = Fixture("var-parity", "vae.pth"),
-            VarFile = Fixture("var-parity", "var_l2.pth"),
-            RefinerFile = Fixture("code-parity", "refiner.pth"),
-            PatchNums = PatchNums,
-        });
+        using var model = LoadPair();
         var e = expected.Tensors;
         var labels = e["labels"].data<long>().ToArray();
         var settings = new SamplingSettings { Cfg = 1.5, TopK = 0, TopP = 0.85 };
@@ -129,13 +132,7 @@ public class CodeParityTests
     public void TheRefinerTeacherForcedLogitsMatch()
     {
         using var expected = StateDict.Read(Fixture("code-parity", "expected.safetensors"));
-        using var model = ModelLoader.Load(new ModelSource
-        {
-            VaeFile = Fixture("var-parity", "vae.pth"),
-            VarFile = Fixture("var-parity", "var_l2.pth"),
-            RefinerFile = Fixture("code-parity", "refiner.pth"),
-            PatchNums = PatchNums,
-        });
+        using var model = LoadPair();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var e = expected.Tensors;
