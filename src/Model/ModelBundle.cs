@@ -72,6 +72,9 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Recommended CoDe hand-over scale N (model.json <c>code.draft_scales</c>), or null.</summary>
     public int? DefaultDraftScales { get; init; }
 
+    /// <summary>Measured TTS-VAR defaults (model.json <c>tts</c>), or null.</summary>
+    public SearchDefaults? SearchDefaults { get; init; }
+
     /// <summary>Display name.</summary>
     public string Name { get; }
 

@@ -62,3 +62,60 @@ public sealed class DecoderBatchingTests(DecoderBatchingTests.Factory factory) :
         Assert.All(seen, ids => Assert.Equal(2, ids.Length));
     }
 }
+
+/// <summary>A batch is bounded by candidate rows too: a search's images cost their widest candidate count.</summary>
+public sealed class RowBudgetTests(RowBudgetTests.Factory factory) : IClassFixture<RowBudgetTests.Factory>
+{
+    /// <summary>Batches of up to 8 images and 10 rows, held open long enough for all submissions to meet.</summary>
+    public sealed class Factory() : ServiceFactory(new Dictionary<string, string>
+    {
+        ["Var:Scheduler:MaxBatchSize"] = "8",
+        ["Var:Scheduler:MaxBatchRows"] = "10",
+        ["Var:Scheduler:MaxWaitMs"] = "1500",
+    });
+
+    private sealed record Wide : IDecoder
+    {
+        public string Kind => "wide";
+
+        public string BatchKey => "wide";
+
+        public DecodingPlan Plan(ModelBundle model) => new VarDecoding().Plan(model);
+    }
+
+    [Fact]
+    public async Task ImagesOfFiveRowsShareBatchesTwoAtATimeWhilePlainImagesFillOne()
+    {
+        await factory.WaitServingAsync();
+        var scheduler = factory.Scheduler;
+        var model = scheduler.FindModel("")!;
+        var batches = new ConcurrentBag<string[]>();
+        void Record(BatchScaleInfo info)
+        {
+            if (info.Scale == 0) batches.Add(info.RequestIds.ToArray());
+        }
+        scheduler.AfterScale += Record;
+        try
+        {
+            var images = Enumerable.Range(0, 4).Select(i => new ImageSpec(i, 0, 200 + i, model.Defaults)).ToArray();
+            var plans = new[]
+            {
+                new GenerationPlan("wide", model, new Wide(), images, OutputSpec.Png, false) { RowsPerImage = 5 },
+                new GenerationPlan("plain", model, new VarDecoding(), images, OutputSpec.Png, false),
+            };
+            var tickets = plans.Select(p => scheduler.Submit(p, CancellationToken.None, DateTime.MaxValue)).ToList();
+            foreach (var ticket in tickets)
+            {
+                await foreach (var _ in ticket.Events.ReadAllAsync()) { }
+                scheduler.Release(ticket);
+            }
+        }
+        finally
+        {
+            scheduler.AfterScale -= Record;
+        }
+        var seen = batches.ToList();
+        Assert.Equal([2, 2], seen.Where(b => b[0] == "wide").Select(b => b.Length));
+        Assert.Equal([4], seen.Where(b => b[0] == "plain").Select(b => b.Length));
+    }
+}

@@ -115,7 +115,7 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         Assert.Equal(TinyModelFolder.Name, model.Name);
         Assert.Equal(8, model.ImageSize);
         Assert.Equal([1, 2, 3, 4], model.PatchNums);
-        Assert.Equal(["var", "code"], model.Decoders);
+        Assert.Equal(["var", "code", "tts_var"], model.Decoders);
         Assert.Equal(10, model.Classes.Count);
         Assert.Equal("ankle boot", model.Classes[9].Name);
         Assert.Contains("boot", model.Classes[9].Synonyms);
@@ -131,12 +131,11 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         foreach (var request in new[]
         {
             new GenerateRequest { ClassId = 0, Hmar = new HmarDecoder() },
-            new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder() },
         })
         {
             var error = await Assert.ThrowsAsync<RpcException>(() => client.GenerateAsync(request).ResponseAsync);
             Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
-            Assert.Contains("'var' and 'code' are", error.Status.Detail);
+            Assert.Contains("'var', 'code' and 'tts_var' are", error.Status.Detail);
         }
         Assert.Single((await client.GenerateAsync(new GenerateRequest { ClassId = 0, Var = new VarDecoder() })).Images);
     }
@@ -164,6 +163,39 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
             Assert.Equal(plain.Images[i].Data, whole.Images[i].Data);
             Assert.Equal(1, whole.Images[i].Settings.RefinerCfg);
         }
+    }
+
+    [Fact]
+    public async Task SearchRequestsReportTheirCandidatesAndEchoTheirSettings()
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var plain = await client.GenerateAsync(new GenerateRequest { ClassId = 5, Seed = 40, Count = 2 });
+        // Budget 1 is plain sampling: the same images.
+        var one = await client.GenerateAsync(new GenerateRequest { ClassId = 5, Seed = 40, Count = 2, TtsVar = new TtsVarDecoder { Budget = 1 } });
+        Assert.Equal(plain.Images.Select(i => i.Data), one.Images.Select(i => i.Data));
+        var events = new List<GenerateEvent>();
+        using (var call = client.GenerateStream(new GenerateRequest { ClassId = 5, Seed = 40, Count = 2, TtsVar = new TtsVarDecoder { Budget = 4 }, Preview = true }))
+            await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
+        var progress = events.Where(e => e.EventCase == GenerateEvent.EventOneofCase.Progress).Select(e => e.Progress).ToList();
+        var results = events.Where(e => e.EventCase == GenerateEvent.EventOneofCase.Result).Select(e => e.Result).OrderBy(r => r.Index).ToList();
+        Assert.Equal(2, results.Count);
+        var settings = results[0].Settings;
+        Assert.Equal("tts", settings.Decoder);
+        Assert.Equal(4, settings.Budget);
+        Assert.Equal("implicit", settings.Reward);
+        Assert.Equal(4, settings.CandidatesPerScale.Count);
+        Assert.True(settings.CandidatesPerScale[0] > 1);
+        // Progress names each image once, with the candidates drawn for it at that scale, and one preview per image.
+        var first = progress.First(p => p.Scale == 0);
+        Assert.Equal(first.Indices.Count, first.Indices.Distinct().Count());
+        Assert.Equal(first.Indices.Count, first.Candidates.Count);
+        Assert.All(first.Candidates, c => Assert.Equal(settings.CandidatesPerScale[0], c));
+        Assert.Equal(first.Indices.Count, first.Previews.Count);
+        Assert.All(progress.Where(p => p.Scale == 3), p => Assert.All(p.Candidates, c => Assert.Equal(settings.CandidatesPerScale[3], c)));
+        // Reproducible from the seed.
+        var again = await client.GenerateAsync(new GenerateRequest { ClassId = 5, Seed = 40, Count = 2, TtsVar = new TtsVarDecoder { Budget = 4 } });
+        Assert.Equal(results.Select(r => r.Data), again.Images.Select(i => i.Data));
     }
 
     [Fact]

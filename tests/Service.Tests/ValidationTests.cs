@@ -25,6 +25,12 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
         { "draft scales out of range", "code.draft_scales", "1..4" },
         { "refiner cfg out of range", "code.refiner_cfg", "[0, 50]" },
         { "refiner is the drafter", "code.refiner_model", "not a refiner" },
+        { "search budget too large", "tts_var.budget", "1..64" },
+        { "search budget below one", "tts_var.budget", "1..64" },
+        { "search with the judge", "tts_var.reward", "no sampler may use a judge" },
+        { "search with an unknown reward", "tts_var.reward", "has: implicit" },
+        { "search with budget and candidates", "tts_var.budget", "not both" },
+        { "search wider than a batch", "tts_var.initial_candidates", "1..256" },
     };
 
     private static GenerateRequest Make(string name) => name switch
@@ -45,6 +51,12 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
         "draft scales out of range" => new GenerateRequest { ClassId = 0, Code = new CodeDecoder { DraftScales = 5 } },
         "refiner cfg out of range" => new GenerateRequest { ClassId = 0, Code = new CodeDecoder { RefinerCfg = -1 } },
         "refiner is the drafter" => new GenerateRequest { ClassId = 0, Code = new CodeDecoder { RefinerModel = "var" } },
+        "search budget too large" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Budget = 65 } },
+        "search budget below one" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Budget = 0.5 } },
+        "search with the judge" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Reward = "judge" } },
+        "search with an unknown reward" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Reward = "aesthetics" } },
+        "search with budget and candidates" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Budget = 2, InitialCandidates = 8 } },
+        "search wider than a batch" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { InitialCandidates = 1000 } },
         _ => throw new ArgumentException(name),
     };
 

@@ -38,6 +38,7 @@ internal static class BenchCommand
         var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone.");
         foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official }) cmd.Options.Add(o);
         cmd.Subcommands.Add(CodeBenchCommand.Create());
+        cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));

@@ -190,7 +190,7 @@ internal static class CodeBenchCommand
         return double.NaN;
     }
 
-    private static string CpuFlags()
+    internal static string CpuFlags()
     {
         var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
         return flags.Contains("avx512_bf16") ? "avx512 + avx512_bf16" : flags.Contains("avx512f") ? "avx512" : flags.Contains("avx2") ? "avx2 + fma" : "baseline";

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Var.Decoding.Decoders;
+using Var.Decoding.Search;
 using Var.Model;
 
 namespace Var.Cli.Commands;
@@ -7,18 +8,26 @@ namespace Var.Cli.Commands;
 /// <summary>The decoder options of generate and eval: which decoding method and its settings.</summary>
 internal sealed class DecoderArguments
 {
-    public readonly Option<string> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR) or code (CoDe: the drafter makes the coarse scales, the refiner the rest). HMAR and TTS-VAR are not available yet.", DefaultValueFactory = _ => "var" };
+    public readonly Option<string> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR), code (CoDe: the drafter makes the coarse scales, the refiner the rest) or tts (TTS-VAR test-time search within --budget). HMAR is not available yet.", DefaultValueFactory = _ => "var" };
     public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2." };
     public readonly Option<string?> Refiner = new("--refiner-transformer") { Description = "CoDe: which transformer of a model folder refines (default: refiner; e.g. refiner-n4, a refiner specialised for N = 4)." };
     public readonly Option<double?> RefinerCfg = new("--refiner-cfg") { Description = "CoDe: guidance on the refiner's scales (the ramp continues on the absolute scale index). Default: --cfg." };
     public readonly Option<string?> Temperatures = new("--temperatures") { Description = "CoDe: one temperature per scale, comma-separated (applied after top-k/top-p). Default: CoDe's 1.1 on the first seven and 1.0 on the last three scales for 10-scale (256²) models, else 1." };
+
+    public readonly Option<double?> Budget = new("--budget") { Description = "TTS-VAR: transformer work allowed per image, in plain samples (1 = plain sampling, at most 64). Default 4." };
+    public readonly Option<string?> Reward = new("--reward") { Description = "TTS-VAR: what resampling and the final pick maximise: reward (the model's reward classifier, log p(class | partial image)) or implicit (the transformer's own conditional − unconditional log-likelihood; works with official checkpoints). Default: reward when the model has one, else implicit." };
+    public readonly Option<double?> Lambda = new("--lambda") { Description = "TTS-VAR: λ of the resampling weights exp(λ·potential). Default: the model's (model.json tts.lambda), else 1." };
+    public readonly Option<string?> ClusterScales = new("--cluster-scales") { Description = "TTS-VAR: scales after which candidates are clustered for diversity, comma-separated 0-based (empty string = none). Default: the model's." };
+    public readonly Option<string?> ResampleScales = new("--resample-scales") { Description = "TTS-VAR: scales after which candidates are resampled by reward, comma-separated 0-based (empty string = none). Default: the model's." };
+    public readonly Option<string?> PotentialOption = new("--potential") { Description = "TTS-VAR: potential of the resampling weights: value (default), diff, sum or max." };
+    public readonly Option<string?> Features = new("--features") { Description = "TTS-VAR: features for clustering: a classifier of the model (reward) or latent (f̂ itself). Default: reward when the model has it, else latent." };
 
     /// <summary>CoDe's sampler temperatures for the 10-scale 256² models (code.md §2.2: [1.1]·7 + [1.0]·3).</summary>
     private static readonly double[] ReferenceTemperatures = [1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0];
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Decoder, DraftScales, Refiner, RefinerCfg, Temperatures }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Decoder, DraftScales, Refiner, RefinerCfg, Temperatures, Budget, Reward, Lambda, ClusterScales, ResampleScales, PotentialOption, Features }) cmd.Options.Add(o);
     }
 
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
@@ -27,6 +36,8 @@ internal sealed class DecoderArguments
         var kind = (pr.GetValue(Decoder) ?? "var").Trim().ToLowerInvariant();
         switch (kind)
         {
+            case "var" or "code" when SearchOptionGiven(pr):
+                throw new ArgumentException("--budget, --reward, --lambda, --cluster-scales, --resample-scales, --potential and --features need --decoder tts");
             case "var":
                 if (pr.GetValue(DraftScales) is not null || pr.GetValue(Refiner) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
                     throw new ArgumentException("--draft-scales, --refiner-transformer, --refiner-cfg and --temperatures need --decoder code");
@@ -48,10 +59,56 @@ internal sealed class DecoderArguments
                 var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, pr.GetValue(RefinerCfg), temperatures);
                 decoder.Plan(model);
                 return decoder;
-            case "hmar" or "tts":
-                throw new NotSupportedException($"decoder '{kind}' is not available yet (var or code)");
+            case "tts" or "tts-var" or "tts_var":
+                if (pr.GetValue(DraftScales) is not null || pr.GetValue(Refiner) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
+                    throw new ArgumentException("--draft-scales, --refiner-transformer, --refiner-cfg and --temperatures need --decoder code");
+                var search = new TtsSearch(pr.GetValue(Budget) ?? DefaultBudget, pr.GetValue(Reward) ?? DefaultReward(model))
+                {
+                    Lambda = pr.GetValue(Lambda),
+                    ClusterScales = pr.GetValue(ClusterScales) is { } c ? ParseInts(c, "--cluster-scales") : null,
+                    ResampleScales = pr.GetValue(ResampleScales) is { } r ? ParseInts(r, "--resample-scales") : null,
+                    Potential = ParsePotential(pr.GetValue(PotentialOption)),
+                    Features = pr.GetValue(Features),
+                    Base = new VarDecoding(model.DefaultTransformer),
+                };
+                search.Plan(model);
+                return search;
+            case "hmar":
+                throw new NotSupportedException($"decoder '{kind}' is not available yet (var, code or tts)");
             default:
-                throw new ArgumentException($"unknown --decoder '{kind}' (var or code)");
+                throw new ArgumentException($"unknown --decoder '{kind}' (var, code or tts)");
+        }
+    }
+
+    /// <summary>The search budget used when --budget is not given.</summary>
+    public const double DefaultBudget = 4;
+
+    /// <summary>The reward a search uses unless told: the model's reward classifier, else the implicit classifier.</summary>
+    public static string DefaultReward(ModelBundle model) => model.Classifiers.ContainsKey(TtsSearch.DefaultReward) ? TtsSearch.DefaultReward : ImplicitReward.RoleName;
+
+    private bool SearchOptionGiven(ParseResult pr) =>
+        pr.GetValue(Budget) is not null || pr.GetValue(Reward) is not null || pr.GetValue(Lambda) is not null || pr.GetValue(ClusterScales) is not null
+        || pr.GetValue(ResampleScales) is not null || pr.GetValue(PotentialOption) is not null || pr.GetValue(Features) is not null;
+
+    private static Potential ParsePotential(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "value" => Potential.Value,
+        "diff" => Potential.Diff,
+        "sum" => Potential.Sum,
+        "max" => Potential.Max,
+        _ => throw new ArgumentException($"--potential '{text}' is not one of value, diff, sum, max"),
+    };
+
+    private static int[] ParseInts(string text, string option)
+    {
+        try
+        {
+            return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(t => int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of scale indices");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Var.Decoding.Decoders;
+using Var.Decoding.Search;
 
 namespace Var.Cli.Commands;
 
@@ -10,6 +11,15 @@ internal static class DecoderManifestFields
     public static JsonObject WithDecoderSettings(this JsonObject line, IDecoder decoder)
     {
         if (decoder is CollaborativeDecoding code) line.WithCode(code.DraftScales, code.RefinerCfg);
+        if (decoder is TtsSearch search) line.WithSearch(search.Budget, search.Reward);
+        return line;
+    }
+
+    /// <summary>Adds the TTS-VAR fields.</summary>
+    public static JsonObject WithSearch(this JsonObject line, double budget, string reward)
+    {
+        line["budget"] = budget;
+        line["reward"] = reward;
         return line;
     }
 

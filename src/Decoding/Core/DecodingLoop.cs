@@ -15,6 +15,8 @@ public static class DecodingLoop
     public static void Run(DecodingPlan plan, DecodingSession session, CancellationToken cancellation = default)
     {
         if (plan.NumScales != session.NumScales) throw new ArgumentException($"the plan has {plan.NumScales} scales, the model {session.NumScales}", nameof(plan));
+        if (session.ScalesDone == 0)
+            foreach (var hook in plan.Hooks) hook.BeforeFirstScale(session);
         for (int si = session.ScalesDone; si < session.NumScales; si++)
         {
             cancellation.ThrowIfCancellationRequested();

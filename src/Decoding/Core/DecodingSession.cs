@@ -148,22 +148,25 @@ public sealed class DecodingSession : IDisposable
     /// <summary>
     /// Replaces the batch by the rows <paramref name="positions"/> (batch positions, repeats allowed, order kept): row
     /// state, settings, f̂, inputs and the open cache move together, conditional and unconditional halves paired. A
-    /// repeated row continues with a copy of its generator, so every copy makes the draws the row would have made.
+    /// repeated row continues with a copy of its generator, so every copy makes the draws the row would have made; with
+    /// <paramref name="fork"/> the first occurrence keeps the generator and the k-th repeat continues on
+    /// <see cref="RowRandom.Fork"/>(salt) with salt = scales done · 2²⁰ + k, so copies diverge (search: tts-var.md §8.3)
+    /// reproducibly from the row's seed and where the fork happened, whatever else shares the batch.
     /// </summary>
-    public void Gather(IReadOnlyList<int> positions)
+    public void Gather(IReadOnlyList<int> positions, bool fork = false)
     {
         if (positions.Count == 0) throw new ArgumentException("a gather must keep at least one row", nameof(positions));
         foreach (var p in positions)
             if (p < 0 || p >= Count) throw new ArgumentOutOfRangeException(nameof(positions), p, $"row must be in 0..{Count - 1}");
-        var used = new bool[Count];
+        var repeats = new int[Count];
         var next = new List<SessionRow>(positions.Count);
         foreach (var p in positions)
         {
-            next.Add(used[p] ? rows[p].Copy() : rows[p]);
-            used[p] = true;
+            int k = repeats[p]++;
+            next.Add(k == 0 ? rows[p] : fork ? rows[p].Fork(((long)ScalesDone << 20) + k) : rows[p].Copy());
         }
         for (int i = 0; i < Count; i++)
-            if (!used[i]) rows[i].Dispose();
+            if (repeats[i] == 0) rows[i].Dispose();
         using (var scope = NewDisposeScope())
         {
             var index = tensor(positions.Select(p => (long)p).ToArray(), dtype: ScalarType.Int64, device: labelsB.device);

@@ -8,12 +8,13 @@ namespace Var.Decoding.Core;
 /// </summary>
 public sealed class SessionRow : IDisposable
 {
-    internal SessionRow(int origin, SampleRequest request, RowRandom random, int[][] tokens)
+    internal SessionRow(int origin, SampleRequest request, RowRandom random, int[][] tokens, RowScores? scores = null)
     {
         Origin = origin;
         Request = request;
         Random = random;
         Tokens = tokens;
+        Scores = scores ?? new RowScores(tokens.Length);
     }
 
     /// <summary>Position of the request this row answers in the session's request list.</summary>
@@ -28,8 +29,16 @@ public sealed class SessionRow : IDisposable
     /// <summary>Token ids per scale (null for scales not drawn yet).</summary>
     public int[][] Tokens { get; }
 
-    /// <summary>An independent copy: same request, a generator in the same state, the same tokens.</summary>
-    internal SessionRow Copy() => new(Origin, Request, Random.Clone(), Tokens.Select(t => t?.ToArray()!).ToArray());
+    /// <summary>What search recorded for this row's path (rewards per scale, the implicit classifier's log-ratio).</summary>
+    public RowScores Scores { get; }
+
+    /// <summary>An independent copy: same request, a generator in the same state, the same tokens and scores.</summary>
+    internal SessionRow Copy() => new(Origin, Request, Random.Clone(), CopyTokens(), Scores.Copy());
+
+    /// <summary>A copy that shares the history but continues on a generator forked with <paramref name="salt"/>.</summary>
+    internal SessionRow Fork(long salt) => new(Origin, Request, Random.Fork(salt), CopyTokens(), Scores.Copy());
+
+    private int[][] CopyTokens() => Tokens.Select(t => t?.ToArray()!).ToArray();
 
     /// <inheritdoc />
     public void Dispose() => Random.Dispose();

@@ -15,6 +15,9 @@ public interface IDecoder
     /// </summary>
     string BatchKey { get; }
 
+    /// <summary>Batch rows one image occupies at its widest (a search's first candidates; 1 for the other decoders).</summary>
+    int RowsPerImage(ModelBundle model) => 1;
+
     /// <summary>The plan for <paramref name="model"/>; throws <see cref="ArgumentException"/> when the model lacks a part it needs.</summary>
     DecodingPlan Plan(ModelBundle model);
 }

@@ -35,7 +35,8 @@ public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
             if (plan.Constraint is not null) throw new ArgumentException($"decoder '{Decoder.Kind}' already constrains its tokens and cannot edit");
             plan = plan with { Constraint = new KnownTokensConstraint() };
         }
-        if (onScale is not null) plan = plan.WithHook(new ProgressHook(onScale));
+        // Progress first: it reports the rows drawn at the scale, before a search's selection narrows them.
+        if (onScale is not null) plan = plan with { Hooks = [new ProgressHook(onScale), .. plan.Hooks] };
         using var session = DecodingSession.Start(model, requests);
         DecodingLoop.Run(plan, session, cancellation);
         var images = session.Finish();

@@ -121,7 +121,7 @@ public static class ModelLoader
         var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(numClasses);
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
             classifiers, classes, device, dtype, manifest.Sampling)
-        { DefaultDraftScales = manifest.Code?.DraftScales };
+        { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts };
     }
 
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>

@@ -41,6 +41,9 @@ public sealed record ModelManifest
     /// <summary>Collaborative-decoding defaults (drafter "var", refiner "refiner"), or null.</summary>
     public CodeDefaults? Code { get; init; }
 
+    /// <summary>TTS-VAR search defaults (selection scales, λ), or null.</summary>
+    public SearchDefaults? Tts { get; init; }
+
     /// <summary>Components by role: "vqvae", "var" (the default generator), "refiner", "reward", "judge", …</summary>
     public Dictionary<string, ComponentEntry> Components { get; init; } = [];
 

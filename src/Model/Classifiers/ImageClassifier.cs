@@ -56,6 +56,20 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
         return (gelu ? nn.functional.gelu(h) : nn.functional.relu(h)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The last spatial feature map (B, C, h, w) of images (B, 3, 32, 32) in [−1, 1]: the trunk's output before its
+    /// final pooling (e.g. 4w × 8 × 8), for structure features such as a search's clustering.
+    /// </summary>
+    public Tensor SpatialFeatures(Tensor imagesBchw)
+    {
+        using var scope = NewDisposeScope();
+        var layers = trunk.children().ToList();
+        var h = imagesBchw;
+        // The last two layers are the final pooling and the flatten.
+        foreach (var layer in layers.Take(layers.Count - 2)) h = ((nn.Module<Tensor, Tensor>)layer).forward(h);
+        return h.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Class logits (B, NumClasses) of images (B, 3, 32, 32) in [−1, 1].</summary>
     public override Tensor forward(Tensor imagesBchw)
     {

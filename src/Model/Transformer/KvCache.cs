@@ -34,12 +34,23 @@ internal sealed class KvCache(long capacity) : IDisposable
     public void Gather(Tensor rows)
     {
         if (keys is null || values is null) return;
-        var k = keys.index_select(0, rows).DetachFromDisposeScope();
-        var v = values.index_select(0, rows).DetachFromDisposeScope();
+        // Only the filled positions are copied (a search gathers after coarse scales, when little is cached).
+        var k = Select(keys, rows);
+        var v = Select(values, rows);
         keys.Dispose();
         values.Dispose();
         keys = k;
         values = v;
+    }
+
+    private Tensor Select(Tensor buffer, Tensor rows)
+    {
+        using var scope = NewDisposeScope();
+        var shape = buffer.shape;
+        shape[0] = rows.shape[0];
+        var next = empty(shape, dtype: buffer.dtype, device: buffer.device);
+        if (length > 0) next.narrow(2, 0, length).copy_(buffer.narrow(2, 0, length).index_select(0, rows));
+        return next.DetachFromDisposeScope();
     }
 
     /// <inheritdoc />

@@ -20,7 +20,8 @@ public sealed class LoadedModel
         DType = model.ComputeType.ToString().ToLowerInvariant();
         Transformers = model.Transformers.Keys.Order(StringComparer.Ordinal).ToArray();
         DefaultTransformer = model.DefaultTransformer;
-        Decoders = model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner) ? ["var", "code"] : ["var"];
+        // TTS-VAR works with every model (the implicit reward needs no extra network).
+        Decoders = model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner) ? ["var", "code", "tts_var"] : ["var", "tts_var"];
         DefaultDraftScales = model.DefaultDraftScales ?? Math.Max(1, PatchNums.Count - 2);
         Device = model.Device.ToString().ToLowerInvariant();
     }
@@ -52,7 +53,7 @@ public sealed class LoadedModel
     /// <summary>Role of the default transformer (the CoDe drafter).</summary>
     public string DefaultTransformer { get; }
 
-    /// <summary>Decoders that work with this model ("var", and "code" when it has a refiner).</summary>
+    /// <summary>Decoders that work with this model ("var", "tts_var", and "code" when it has a refiner).</summary>
     public IReadOnlyList<string> Decoders { get; }
 
     /// <summary>CoDe draft scales used when a request leaves them 0 (model.json, else K−2).</summary>

@@ -39,6 +39,7 @@ public sealed class GenerationScheduler : BackgroundService
     private readonly ILogger<GenerationScheduler> logger;
     private IReadOnlyList<LoadedModel> modelList = [];
     private int running;
+    private long queuedRows;
     private bool stopping;
 
     /// <summary>Creates the scheduler; models load when the host starts it.</summary>
@@ -100,6 +101,7 @@ public sealed class GenerationScheduler : BackgroundService
         if (!state.IsReady) throw new SchedulingException(SchedulingError.Unavailable, state.Failure ?? "the model is still loading; retry shortly");
         var ticket = new GenerationTicket(plan, call, deadline, abort.Token);
         var nodes = new List<LinkedListNode<ImageJob>>(plan.Images.Count);
+        int rows = plan.RowsPerImage;
         lock (gate)
         {
             if (queue.Count + plan.Images.Count > options.MaxQueuedImages)
@@ -108,9 +110,16 @@ public sealed class GenerationScheduler : BackgroundService
                 throw new SchedulingException(SchedulingError.QueueFull,
                     $"the queue is full ({queue.Count} of {options.MaxQueuedImages} images waiting, this request needs {plan.Images.Count}); retry later");
             }
+            if (queuedRows + (long)rows * plan.Images.Count > options.MaxQueuedRows)
+            {
+                ticket.Dispose();
+                throw new SchedulingException(SchedulingError.QueueFull,
+                    $"the queue is full ({queuedRows} of {options.MaxQueuedRows} candidate rows waiting, this request needs {(long)rows * plan.Images.Count}); retry later");
+            }
             ticket.Position = queue.Count;
             long now = Stopwatch.GetTimestamp();
-            foreach (var spec in plan.Images) nodes.Add(queue.AddLast(new ImageJob(ticket, spec, now)));
+            foreach (var spec in plan.Images) nodes.Add(queue.AddLast(new ImageJob(ticket, spec, now, rows)));
+            queuedRows += (long)rows * plan.Images.Count;
             ticket.QueueDepth = queue.Count;
             active[plan.RequestId] = ticket;
             PublishQueue();
@@ -133,7 +142,11 @@ public sealed class GenerationScheduler : BackgroundService
         lock (gate)
         {
             foreach (var node in nodes)
-                if (node.List == queue) queue.Remove(node);
+            {
+                if (node.List != queue) continue;
+                queue.Remove(node);
+                queuedRows -= node.Value.Rows;
+            }
             PublishQueue();
             Monitor.PulseAll(gate);
         }
@@ -289,7 +302,7 @@ public sealed class GenerationScheduler : BackgroundService
                 if (queue.Count == 0) return null;
                 var first = queue.First!.Value;
                 // Hold the batch open until it is full or the oldest image has waited MaxWaitMs.
-                while (!stopping && CountLike(first) < options.MaxBatchSize)
+                while (!stopping && !BatchFull(first))
                 {
                     var left = TimeSpan.FromMilliseconds(options.MaxWaitMs) - Stopwatch.GetElapsedTime(first.EnqueuedAt);
                     if (left <= TimeSpan.Zero) break;
@@ -299,14 +312,19 @@ public sealed class GenerationScheduler : BackgroundService
                 }
                 if (queue.Count == 0) continue;
                 var jobs = new List<ImageJob>(options.MaxBatchSize);
+                int rows = 0;
                 for (var node = queue.First; node is not null && jobs.Count < options.MaxBatchSize;)
                 {
                     var next = node.Next;
-                    if (SameBatch(node.Value, first))
+                    // Rows bound the batch too: a search's images take their candidates' share (the first always fits).
+                    if (SameBatch(node.Value, first) && (jobs.Count == 0 || rows + node.Value.Rows <= options.MaxBatchRows))
                     {
                         jobs.Add(node.Value);
+                        rows += node.Value.Rows;
+                        queuedRows -= node.Value.Rows;
                         queue.Remove(node);
                     }
+                    else if (rows >= options.MaxBatchRows) break;
                     node = next;
                 }
                 running += jobs.Count;
@@ -316,12 +334,16 @@ public sealed class GenerationScheduler : BackgroundService
         }
     }
 
-    private int CountLike(ImageJob first)
+    // Whether the images like the first already fill a batch (by images or by rows).
+    private bool BatchFull(ImageJob first)
     {
-        int n = 0;
+        int n = 0, rows = 0;
         foreach (var job in queue)
-            if (SameBatch(job, first) && ++n >= options.MaxBatchSize) break;
-        return n;
+        {
+            if (!SameBatch(job, first)) continue;
+            if (++n >= options.MaxBatchSize || (rows += job.Rows) >= options.MaxBatchRows) return true;
+        }
+        return false;
     }
 
     // Images may share a batch when they are for the same model and their decoders say so.
@@ -358,7 +380,7 @@ public sealed class GenerationScheduler : BackgroundService
                 metrics.ScaleDone(model.Name, p.Scale, (p.Elapsed - previousElapsed).TotalMilliseconds);
                 previousElapsed = p.Elapsed;
                 PublishProgress(model, jobs, p);
-                AfterScale?.Invoke(new BatchScaleInfo(model.Name, p.Scale, p.NumScales, p.Rows.Select(r => jobs[r].Ticket.RequestId).ToArray(), p.Elapsed));
+                AfterScale?.Invoke(new BatchScaleInfo(model.Name, p.Scale, p.NumScales, p.Rows.Distinct().Select(r => jobs[r].Ticket.RequestId).ToArray(), p.Elapsed));
             });
         }
         catch (Exception e)
@@ -406,7 +428,7 @@ public sealed class GenerationScheduler : BackgroundService
             rows.Add(i);
         }
         if (byTicket.Count == 0) return;
-        var previewRows = byTicket.Where(kv => kv.Key.Plan.Preview).SelectMany(kv => kv.Value).ToArray();
+        var previewRows = byTicket.Where(kv => kv.Key.Plan.Preview).SelectMany(kv => kv.Value.GroupBy(r => p.Rows[r]).Select(g => g.First())).ToArray();
         var previews = new Dictionary<int, byte[]>();
         if (previewRows.Length > 0)
         {
@@ -415,9 +437,12 @@ public sealed class GenerationScheduler : BackgroundService
         }
         foreach (var (ticket, rows) in byTicket)
         {
-            var indices = rows.Select(r => jobs[p.Rows[r]].Spec.Index).ToArray();
-            var rgb = ticket.Plan.Preview ? rows.Select(r => previews[r]).ToArray() : null;
-            ticket.Publish(new ScaleCompleted(p.Scale, p.NumScales, p.TokensDone, p.TokensTotal, p.Elapsed, indices, rgb, model.ImageSize));
+            // A search holds several candidate rows per image: one entry per image, its first candidate previewed.
+            var perImage = rows.GroupBy(r => p.Rows[r]).ToArray();
+            var indices = perImage.Select(g => jobs[g.Key].Spec.Index).ToArray();
+            var candidates = perImage.Select(g => g.Count()).ToArray();
+            var rgb = ticket.Plan.Preview ? perImage.Select(g => previews[g.First()]).ToArray() : null;
+            ticket.Publish(new ScaleCompleted(p.Scale, p.NumScales, p.TokensDone, p.TokensTotal, p.Elapsed, indices, rgb, model.ImageSize) { Candidates = candidates });
         }
     }
 }

@@ -1,3 +1,4 @@
+using Var.Decoding.Search;
 using Var.Decoding.Decoders;
 using System.Diagnostics;
 using Google.Protobuf;
@@ -43,6 +44,13 @@ public static class ResultEncoder
             message.Settings.Refiner = code.Refiner;
             if (code.RefinerCfg is { } refinerCfg) message.Settings.RefinerCfg = refinerCfg;
         }
+        if (plan.Decoder is TtsSearch search)
+        {
+            var schedule = search.Resolve(plan.Model.Model).Schedule;
+            message.Settings.Budget = search.InitialCandidates is null ? search.Budget : Math.Round(schedule.Work, 3);
+            message.Settings.Reward = search.Reward;
+            message.Settings.CandidatesPerScale.AddRange(schedule.Candidates);
+        }
         switch (plan.Output.Encoding)
         {
             case ImageEncoding.Tokens:
@@ -81,6 +89,7 @@ public static class ResultEncoder
             TokensTotal = scale.TokensTotal,
             ElapsedMs = scale.Elapsed.TotalMilliseconds,
             Indices = { scale.Indices },
+            Candidates = { scale.Candidates ?? scale.Indices.Select(_ => 1).ToArray() },
         };
         if (scale.PreviewRgb is { } rgb)
         {

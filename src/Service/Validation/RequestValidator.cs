@@ -1,3 +1,5 @@
+using Var.Model.Checkpoints;
+using Var.Decoding.Search;
 using Var.Decoding.Editing;
 using Var.Decoding.Imaging;
 using Var.Decoding.Decoders;
@@ -88,11 +90,8 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         var violations = new ViolationList();
         var limits = options.Value;
 
-        if (request.DecoderCase is GenerateRequest.DecoderOneofCase.Hmar or GenerateRequest.DecoderOneofCase.TtsVar)
-        {
-            var name = request.DecoderCase == GenerateRequest.DecoderOneofCase.Hmar ? "hmar (HMAR)" : "tts_var (TTS-VAR)";
-            throw new RpcException(new Status(StatusCode.Unimplemented, $"decoder {name} is not available yet; 'var' and 'code' are"));
-        }
+        if (request.DecoderCase is GenerateRequest.DecoderOneofCase.Hmar)
+            throw new RpcException(new Status(StatusCode.Unimplemented, "decoder hmar (HMAR) is not available yet; 'var', 'code' and 'tts_var' are"));
 
         LoadedModel? model = null;
         if (request.Model.Length > MaxTextLength) violations.Add(prefix + "model", $"longer than {MaxTextLength} characters");
@@ -176,6 +175,10 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         IDecoder decoder = new VarDecoding();
         if (request.DecoderCase == GenerateRequest.DecoderOneofCase.Code && model is not null)
             decoder = CodeDecoding(request.Code, model, prefix + "code.", violations) ?? decoder;
+        int rowsPerImage = 1;
+        if (request.DecoderCase == GenerateRequest.DecoderOneofCase.TtsVar && model is not null
+            && SearchDecoding(request.TtsVar, model, prefix + "tts_var.", violations, limits, count) is { } search)
+            (decoder, rowsPerImage) = search;
 
         violations.ThrowIfAny();
 
@@ -184,8 +187,52 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
             .Select(i => new ImageSpec(i, classId, request.Seeds.Count > 0 ? request.Seeds[i] : unchecked(baseSeed + i), settings))
             .ToArray();
         var requestId = request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N")[..12];
-        return new GenerationPlan(requestId, model!, decoder, images, output, request.Preview);
+        return new GenerationPlan(requestId, model!, decoder, images, output, request.Preview) { RowsPerImage = rowsPerImage };
     }
+
+    /// <summary>The TTS-VAR decoder a request's <c>tts_var</c> field asks for and its rows per image, or null after adding its violations.</summary>
+    private static (IDecoder, int)? SearchDecoding(TtsVarDecoder tts, LoadedModel model, string prefix, ViolationList violations, SchedulerOptions limits, int count)
+    {
+        int before = violations.Count;
+        var bundle = model.Model;
+        var reward = tts.Reward.Length > 0 ? tts.Reward
+            : bundle.Classifiers.ContainsKey(TtsSearch.DefaultReward) ? TtsSearch.DefaultReward : ImplicitReward.RoleName;
+        if (reward.Length > MaxTextLength) violations.Add(prefix + "reward", $"longer than {MaxTextLength} characters");
+        else if (ModelLoader.IsJudge(reward))
+            violations.Add(prefix + "reward", $"'{reward}' is an evaluation judge; no sampler may use a judge (use '{TtsSearch.DefaultReward}' or '{ImplicitReward.RoleName}')");
+        else if (reward != ImplicitReward.RoleName && !bundle.Classifiers.ContainsKey(reward))
+            violations.Add(prefix + "reward", $"model '{model.Name}' has no reward '{reward}' (has: {string.Join(", ", bundle.Classifiers.Keys.Append(ImplicitReward.RoleName))})");
+        if (tts.Budget != 0 && tts.InitialCandidates != 0)
+            violations.Add(prefix + "budget", "give budget or initial_candidates, not both");
+        else if (double.IsNaN(tts.Budget) || tts.Budget < 0 || tts.Budget > TtsSearch.MaxBudget || (tts.Budget > 0 && tts.Budget < 1))
+            violations.Add(prefix + "budget", $"budget {tts.Budget} is out of range 1..{TtsSearch.MaxBudget} (plain samples of work; 0 = the default, {DefaultSearchBudget})");
+        if (tts.InitialCandidates < 0 || tts.InitialCandidates > limits.MaxBatchRows)
+            violations.Add(prefix + "initial_candidates", $"initial_candidates {tts.InitialCandidates} is out of range 1..{limits.MaxBatchRows} (0 = set by budget)");
+        if (violations.Count > before) return null;
+        var search = new TtsSearch(tts.Budget == 0 ? (tts.InitialCandidates == 0 ? DefaultSearchBudget : 1) : tts.Budget, reward)
+        {
+            InitialCandidates = tts.InitialCandidates == 0 ? null : tts.InitialCandidates,
+        };
+        int rows;
+        try
+        {
+            rows = search.RowsPerImage(bundle);
+        }
+        catch (ArgumentException e)
+        {
+            violations.Add(prefix.TrimEnd('.'), e.Message);
+            return null;
+        }
+        string field = tts.InitialCandidates != 0 ? "initial_candidates" : "budget";
+        if (rows > limits.MaxBatchRows)
+            violations.Add(prefix + field, $"this search needs {rows} candidate rows per image, more than the server's batch limit of {limits.MaxBatchRows}; lower the {field}");
+        else if ((long)rows * count > limits.MaxQueuedRows)
+            violations.Add(prefix + field, $"{count} images of {rows} candidate rows each exceed the server's queue limit of {limits.MaxQueuedRows} rows; ask for fewer images or a lower {field}");
+        return violations.Count > before ? null : (search, rows);
+    }
+
+    /// <summary>The budget used when a request's tts_var gives neither budget nor initial candidates.</summary>
+    public const double DefaultSearchBudget = 4;
 
     /// <summary>The CoDe decoder a request's <c>code</c> field asks for, or null after adding its violations.</summary>
     private static CollaborativeDecoding? CodeDecoding(CodeDecoder code, LoadedModel model, string prefix, ViolationList violations)

@@ -8,8 +8,11 @@ namespace Var.Decoding.Tests.Golden;
 
 /// <summary>
 /// Images the shipped model made before the decoding core was built (recorded by the pre-refactor ImageGenerator, see
-/// golden-fmnist.json): every token of every scale and the RGB bytes must stay identical. Record a new set only on
-/// purpose: VAR_RECORD_GOLDEN=1 rewrites the file.
+/// golden-fmnist.json): every token of every scale must stay identical, and the RGB bytes too on the CPU kind that
+/// recorded their hashes (AVX2). The VQVAE decoder's convolutions round differently with other kernels (AVX-512), so on
+/// another CPU the bytes must be within ±3 (mean ≤ 0.5) of the RGB recorded there (<c>rgb_base64</c>). Record a new set
+/// only on purpose: VAR_RECORD_GOLDEN=1 rewrites the file; VAR_RECORD_GOLDEN=rgb only adds this machine's RGB bytes to
+/// a set whose tokens it reproduces.
 /// </summary>
 public class GoldenImagesTests
 {
@@ -20,6 +23,7 @@ public class GoldenImagesTests
     {
         public List<int[][]> Tokens { get; init; } = [];
         public List<string> RgbSha256 { get; init; } = [];
+        public List<string>? RgbBase64 { get; init; }
     }
 
     private static readonly GoldenBatch[] Batches =
@@ -50,6 +54,7 @@ public class GoldenImagesTests
             {
                 Tokens = images.Select(im => im!.Tokens).ToList(),
                 RgbSha256 = images.Select(im => Convert.ToHexString(SHA256.HashData(im!.Rgb))).ToList(),
+                RgbBase64 = images.Select(im => Convert.ToBase64String(im!.Rgb)).ToList(),
             });
         }
         return made;
@@ -69,13 +74,27 @@ public class GoldenImagesTests
         Assert.True(File.Exists(FixturePath), $"golden fixture missing: {FixturePath}");
         var recorded = JsonSerializer.Deserialize<List<GoldenBatch>>(File.ReadAllText(FixturePath), json)!;
         Assert.Equal(Batches.Length, recorded.Count);
+        if (Environment.GetEnvironmentVariable("VAR_RECORD_GOLDEN") == "rgb")
+        {
+            for (int b = 0; b < recorded.Count; b++) Assert.Equal(recorded[b].Tokens, made[b].Tokens);
+            var source = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "..", "tests", "Decoding.Tests", "Golden", "golden-fmnist.json");
+            var withRgb = recorded.Select((r, b) => r with { RgbBase64 = made[b].RgbBase64 }).ToList();
+            File.WriteAllText(Path.GetFullPath(source), JsonSerializer.Serialize(withRgb, json) + "\n");
+            return;
+        }
         for (int b = 0; b < recorded.Count; b++)
         {
             Assert.Equal(recorded[b].Classes, made[b].Classes);
             for (int i = 0; i < recorded[b].Tokens.Count; i++)
             {
                 Assert.Equal(recorded[b].Tokens[i], made[b].Tokens[i]);
-                Assert.Equal(recorded[b].RgbSha256[i], made[b].RgbSha256[i]);
+                if (recorded[b].RgbSha256[i] == made[b].RgbSha256[i]) continue;
+                Assert.True(recorded[b].RgbBase64 is not null, $"batch {b} image {i}: RGB hash differs and no RGB bytes are recorded to compare with");
+                var want = Convert.FromBase64String(recorded[b].RgbBase64![i]);
+                var got = Convert.FromBase64String(made[b].RgbBase64![i]);
+                Assert.Equal(want.Length, got.Length);
+                var diff = want.Zip(got, (x, y) => Math.Abs(x - y)).ToArray();
+                Assert.True(diff.Max() <= 3 && diff.Average() <= 0.5, $"batch {b} image {i}: RGB differs by up to {diff.Max()} (mean {diff.Average():F3})");
             }
         }
     }
