@@ -20,7 +20,7 @@ internal sealed class DecoderArguments
     public readonly Option<string?> ClusterScales = new("--cluster-scales") { Description = "TTS-VAR: scales after which candidates are clustered for diversity, comma-separated 0-based (empty string = none). Default: the model's." };
     public readonly Option<string?> ResampleScales = new("--resample-scales") { Description = "TTS-VAR: scales after which candidates are resampled by reward, comma-separated 0-based (empty string = none). Default: the model's." };
     public readonly Option<string?> PotentialOption = new("--potential") { Description = "TTS-VAR: potential of the resampling weights: value (default), diff, sum or max." };
-    public readonly Option<string?> Features = new("--features") { Description = "TTS-VAR: features for clustering: a classifier of the model (reward) or latent (f̂ itself). Default: reward when the model has it, else latent." };
+    public readonly Option<string?> Features = new("--features") { Description = "TTS-VAR: features for clustering: latent (f̂ itself, the default) or a classifier of the model (reward: its last spatial feature map)." };
 
     /// <summary>CoDe's sampler temperatures for the 10-scale 256² models (code.md §2.2: [1.1]·7 + [1.0]·3).</summary>
     private static readonly double[] ReferenceTemperatures = [1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0];

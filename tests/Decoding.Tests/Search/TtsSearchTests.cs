@@ -144,6 +144,31 @@ public class TtsSearchTests
     }
 
     [Fact]
+    public void ACancelledRequestLeavesWithAllItsCandidatesAtTheNextScale()
+    {
+        using var model = TinyModels.Create();
+        using var cancel = new CancellationTokenSource();
+        var requests = new[]
+        {
+            new SampleRequest(1, 71, Settings),
+            new SampleRequest(2, 72, Settings) { Cancellation = cancel.Token },
+        };
+        var rowsPerScale = new List<int[]>();
+        var images = new ImageGenerator(model, TinySearch(4)).Generate(requests, onScale: p =>
+        {
+            rowsPerScale.Add(p.Rows.ToArray());
+            if (p.Scale == 1) cancel.Cancel();
+        });
+        Assert.NotNull(images[0]);
+        Assert.Null(images[1]);
+        Assert.Contains(1, rowsPerScale[1]);
+        Assert.True(rowsPerScale[1].Count(r => r == 1) > 1, "the search had several candidates for the cancelled request");
+        Assert.DoesNotContain(1, rowsPerScale[2]);
+        // The other request's image is the one it makes alone.
+        Assert.Equal(Generate(model, TinySearch(4), [requests[0]])[0].Tokens, images[0]!.Tokens);
+    }
+
+    [Fact]
     public void GatherWithForkKeepsTheFirstCopyAndDerivesTheOthers()
     {
         using var model = TinyModels.Create();
