@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using Var.Cli.Remote;
+using Var.Client;
 using Var.Decoding.Imaging;
 
 namespace Var.Cli.Commands;
@@ -16,7 +16,7 @@ internal static class RemoteGenerate
     {
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (classes.Count == 0) throw new ArgumentException("--class names no class");
-        using var remote = new RemoteGenerator(address);
+        using var remote = new VarClient(address);
         if (classes.Any(c => c.Equals("all", StringComparison.OrdinalIgnoreCase)))
         {
             var listed = remote.ListModelsAsync(ct).GetAwaiter().GetResult();
@@ -47,28 +47,19 @@ internal static class RemoteGenerate
                 RefinerCfg = refinerCfg,
             };
             IReadOnlyList<RemoteImage> images;
-            var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (true)
+            try
             {
-                try
+                // A server still starting or loading its model answers UNAVAILABLE, a full queue RESOURCE_EXHAUSTED:
+                // the client's retry policy waits and retries both.
+                images = remote.StreamAsync(request, p =>
                 {
-                    images = remote.GenerateAsync(request, p =>
-                    {
-                        if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
-                        else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
-                    }, ct).GetAwaiter().GetResult();
-                    break;
-                }
-                catch (RemoteGenerationException e) when (e.Code == Grpc.Core.StatusCode.Unavailable && DateTime.UtcNow < waitUntil)
-                {
-                    // A server that is still loading its model (or starting) answers UNAVAILABLE: wait up to a minute.
-                    Console.Error.Write($"\rwaiting for {address}: {e.Message}   ");
-                    Thread.Sleep(1000);
-                }
-                catch (RemoteGenerationException e)
-                {
-                    throw new InvalidOperationException(e.Message, e);
-                }
+                    if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
+                    else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
+                }, ct).GetAwaiter().GetResult();
+            }
+            catch (RemoteGenerationException e)
+            {
+                throw new InvalidOperationException(e.Message, e);
             }
             foreach (var img in images)
             {

@@ -1,12 +1,12 @@
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
-/// <summary>What <c>var generate --server</c> asks a generation server for. Null fields mean "the model's default".</summary>
+/// <summary>What a client asks a generation server for. Null fields mean "the model's default".</summary>
 public sealed record RemoteRequest
 {
     /// <summary>Model name on the server; null = the server's default model.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Class id ("4") or name ("coat").</summary>
+    /// <summary>Class id ("4") or name ("coat"); empty = unconditional (edits only).</summary>
     public required string Class { get; init; }
 
     /// <summary>Number of images (ignored when <see cref="Seeds"/> is given).</summary>

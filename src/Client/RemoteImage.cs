@@ -1,4 +1,4 @@
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
 /// <summary>One image from the server: encoded bytes (PNG/JPEG) or token ids, and everything needed to reproduce it.</summary>
 /// <param name="Index">Position in the request.</param>
