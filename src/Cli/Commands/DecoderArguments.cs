@@ -22,36 +22,48 @@ internal sealed class DecoderArguments
     }
 
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
-    public IDecoder Create(ParseResult pr, ModelBundle model)
+    public IDecoder Create(ParseResult pr, ModelBundle model) => Create(new DecoderChoice
     {
-        var kind = (pr.GetValue(Decoder) ?? "var").Trim().ToLowerInvariant();
+        Kind = pr.GetValue(Decoder) ?? "var",
+        DraftScales = pr.GetValue(DraftScales),
+        Refiner = pr.GetValue(Refiner),
+        RefinerCfg = pr.GetValue(RefinerCfg),
+        Temperatures = pr.GetValue(Temperatures) is { } list ? ParseDoubles(list, "--temperatures") : null,
+    }, model);
+
+    /// <summary>
+    /// The decoder of <paramref name="choice"/> for <paramref name="model"/> (the command line's or a batch job
+    /// line's); throws <see cref="ArgumentException"/> naming the bad setting in the choice's own spelling.
+    /// </summary>
+    public static IDecoder Create(DecoderChoice choice, ModelBundle model)
+    {
+        string Name(string option) => choice.FieldNames ? option.TrimStart('-').Replace("-transformer", "").Replace('-', '_') : option;
+        var kind = choice.Kind.Trim().ToLowerInvariant();
         switch (kind)
         {
             case "var":
-                if (pr.GetValue(DraftScales) is not null || pr.GetValue(Refiner) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
-                    throw new ArgumentException("--draft-scales, --refiner-transformer, --refiner-cfg and --temperatures need --decoder code");
+                if (choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null)
+                    throw new ArgumentException($"{Name("--draft-scales")}, {Name("--refiner-transformer")}, {Name("--refiner-cfg")} and {Name("--temperatures")} need {Name("--decoder")} code");
                 return new VarDecoding(model.DefaultTransformer);
             case "code":
                 if (!model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner))
-                    throw new ArgumentException($"--decoder code needs a refiner: model '{model.Name}' has none (use --refiner FILE with --vae/--var, or a model folder with a 'refiner' component)");
-                if (pr.GetValue(Refiner) is { } role && (!model.Transformers.ContainsKey(role) || role == model.DefaultTransformer))
-                    throw new ArgumentException($"--refiner-transformer '{role}' is not a refiner of model '{model.Name}' (has: {string.Join(", ", model.Transformers.Keys.Where(t => t != model.DefaultTransformer))})");
+                    throw new ArgumentException($"{Name("--decoder")} code needs a refiner: model '{model.Name}' has none (use --refiner FILE with --vae/--var, or a model folder with a 'refiner' component)");
+                if (choice.Refiner is { } role && (!model.Transformers.ContainsKey(role) || role == model.DefaultTransformer))
+                    throw new ArgumentException($"{Name("--refiner-transformer")} '{role}' is not a refiner of model '{model.Name}' (has: {string.Join(", ", model.Transformers.Keys.Where(t => t != model.DefaultTransformer))})");
                 int k = model.Vqvae.Config.PatchNums.Length;
-                int n = pr.GetValue(DraftScales) ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
-                if (n < 1 || n > k) throw new ArgumentException($"--draft-scales {n} is out of range 1..{k} (the model has {k} scales)");
-                var temperatures = pr.GetValue(Temperatures) is { } list
-                    ? ParseDoubles(list, "--temperatures")
-                    : k == ReferenceTemperatures.Length ? ReferenceTemperatures : null;
-                if (temperatures is not null && (temperatures.Length != k || temperatures.Any(t => !(t > 0) || double.IsInfinity(t))))
-                    throw new ArgumentException($"--temperatures needs {k} positive values (one per scale), got '{pr.GetValue(Temperatures)}'");
-                var refiner = pr.GetValue(Refiner) ?? CollaborativeDecoding.DefaultRefiner;
-                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, pr.GetValue(RefinerCfg), temperatures);
+                int n = choice.DraftScales ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
+                if (n < 1 || n > k) throw new ArgumentException($"{Name("--draft-scales")} {n} is out of range 1..{k} (the model has {k} scales)");
+                var temperatures = choice.Temperatures ?? (k == ReferenceTemperatures.Length ? ReferenceTemperatures : null);
+                if (temperatures is not null && (temperatures.Count != k || temperatures.Any(t => !(t > 0) || double.IsInfinity(t))))
+                    throw new ArgumentException($"{Name("--temperatures")} needs {k} positive values (one per scale), got '{string.Join(",", temperatures)}'");
+                var refiner = choice.Refiner ?? CollaborativeDecoding.DefaultRefiner;
+                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, choice.RefinerCfg, temperatures?.ToArray());
                 decoder.Plan(model);
                 return decoder;
             case "hmar" or "tts":
                 throw new NotSupportedException($"decoder '{kind}' is not available yet (var or code)");
             default:
-                throw new ArgumentException($"unknown --decoder '{kind}' (var or code)");
+                throw new ArgumentException($"unknown {Name("--decoder")} '{kind}' (var or code)");
         }
     }
 

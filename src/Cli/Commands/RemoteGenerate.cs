@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Var.Client;
@@ -65,25 +64,7 @@ internal static class RemoteGenerate
             {
                 var file = GenerateCommand.FileName(img.ClassName, img.ClassId, img.Seed);
                 File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
-                var line = new JsonObject
-                {
-                    ["file"] = file,
-                    ["class"] = img.ClassId,
-                    ["class_name"] = img.ClassName,
-                    ["seed"] = img.Seed,
-                    ["model"] = img.Model,
-                    ["decoder"] = img.Decoder,
-                    ["cfg"] = img.Cfg,
-                    ["top_k"] = img.TopK,
-                    ["top_p"] = img.TopP,
-                    ["more_smooth"] = img.MoreSmooth,
-                    ["size"] = img.Size,
-                    ["server"] = address,
-                    ["queue_ms"] = Math.Round(img.QueueMs, 1),
-                    ["generation_ms"] = Math.Round(img.GenerationMs, 1),
-                    ["batch_size"] = img.BatchSize,
-                };
-                if (img.Decoder == "code") line.WithCode(img.DraftScales, img.RefinerCfg);
+                var line = ManifestLines.Remote(file, img, address);
                 manifest.WriteLine(line.ToJsonString());
                 size = img.Size;
                 written++;
