@@ -79,11 +79,18 @@ internal static class BatchCommand
             RemoteBatchRunner.RunAsync(items, client, address, output, perCall, settings.Concurrency, progress, ct).GetAwaiter().GetResult());
     }
 
+    // A server still loading its models lists none yet (and answers UNAVAILABLE, which the client retries): wait up to a minute.
     private static void ListModelsResponseOrThrow(VarClient client, CancellationToken ct, out Var.Service.V1.ListModelsResponse listed)
     {
+        var until = DateTime.UtcNow.AddMinutes(1);
         try
         {
-            listed = client.ListModelsAsync(ct).GetAwaiter().GetResult();
+            while (true)
+            {
+                listed = client.ListModelsAsync(ct).GetAwaiter().GetResult();
+                if (listed.Models.Any(m => m.Ready) || DateTime.UtcNow > until) return;
+                Task.Delay(200, ct).GetAwaiter().GetResult();
+            }
         }
         catch (RemoteGenerationException e)
         {
