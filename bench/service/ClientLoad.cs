@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using Grpc.Net.Client;
-using Var.Service.V1;
+using Var.Client;
 
 namespace Var.Bench.Service;
 
@@ -10,8 +9,8 @@ internal static class ClientLoad
     /// <summary>Runs <paramref name="clients"/> clients until <paramref name="requests"/> calls are done and at least <paramref name="seconds"/> passed.</summary>
     public static async Task<(int Images, double Seconds, double P50Ms, double P99Ms, double MeanBatch)> RunAsync(string address, int clients, int requests, double seconds, long seedBase)
     {
-        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
-        var client = new Generation.GenerationClient(channel);
+        // No retries: a refused call must show up as a failure of the measurement, not as latency.
+        using var client = new VarClient(address, new VarClientOptions { MaxAttempts = 1 });
         var latencies = new List<double>();
         long batchRows = 0;
         int started = 0;
@@ -23,12 +22,12 @@ internal static class ClientLoad
                 int n = Interlocked.Increment(ref started);
                 if (n > requests && clock.Elapsed.TotalSeconds >= seconds) return;
                 long t0 = Stopwatch.GetTimestamp();
-                var response = await client.GenerateAsync(new GenerateRequest { ClassId = n % 10, Seed = seedBase + n });
+                var images = await client.GenerateAsync(new RemoteRequest { Class = (n % 10).ToString(), Seed = seedBase + n });
                 double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 lock (latencies)
                 {
                     latencies.Add(ms);
-                    batchRows += response.Images[0].Timings.BatchSize;
+                    batchRows += images[0].BatchSize;
                 }
             }
         }

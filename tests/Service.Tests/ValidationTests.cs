@@ -110,13 +110,13 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
     }
 
     [Fact]
-    public async Task RemoteGeneratorReturnsImagesWithProgressAndExplainsErrors()
+    public async Task VarClientStreamsImagesWithProgressAndExplainsErrors()
     {
         await factory.WaitServingAsync();
-        using var remote = new Var.Cli.Remote.RemoteGenerator(factory.Channel());
-        var stages = new List<Var.Cli.Remote.RemoteStage>();
+        using var remote = new Var.Client.VarClient(factory.Channel());
+        var stages = new List<Var.Client.RemoteStage>();
         int previews = 0;
-        var images = await remote.GenerateAsync(new Var.Cli.Remote.RemoteRequest { Class = "bag", Count = 3, Seed = 100, Preview = true, Cfg = 1 },
+        var images = await remote.StreamAsync(new Var.Client.RemoteRequest { Class = "bag", Count = 3, Seed = 100, Preview = true, Cfg = 1 },
             p =>
             {
                 stages.Add(p.Stage);
@@ -124,11 +124,11 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
             });
         Assert.Equal([100L, 101, 102], images.Select(i => i.Seed));
         Assert.All(images, i => Assert.Equal(("bag", 8, 1.0, "image/png"), (i.ClassName, i.ClassId, i.Cfg, i.MimeType)));
-        Assert.Equal(Var.Cli.Remote.RemoteStage.Queued, stages[0]);
-        Assert.Equal(3, stages.Count(s => s == Var.Cli.Remote.RemoteStage.Image));
+        Assert.Equal(Var.Client.RemoteStage.Queued, stages[0]);
+        Assert.Equal(3, stages.Count(s => s == Var.Client.RemoteStage.Image));
         Assert.True(previews >= 12);
 
-        var error = await Assert.ThrowsAsync<Var.Cli.Remote.RemoteGenerationException>(() => remote.GenerateAsync(new Var.Cli.Remote.RemoteRequest { Class = "bagg" }));
+        var error = await Assert.ThrowsAsync<Var.Client.RemoteGenerationException>(() => remote.StreamAsync(new Var.Client.RemoteRequest { Class = "bagg" }));
         Assert.Equal(StatusCode.InvalidArgument, error.Code);
         Assert.Contains("did you mean 'bag'", error.Message);
     }

@@ -31,44 +31,63 @@ internal sealed class DecoderArguments
     }
 
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
-    public IDecoder Create(ParseResult pr, ModelBundle model)
+    public IDecoder Create(ParseResult pr, ModelBundle model) => Create(new DecoderChoice
     {
-        var kind = (pr.GetValue(Decoder) ?? "var").Trim().ToLowerInvariant();
+        Kind = pr.GetValue(Decoder) ?? "var",
+        DraftScales = pr.GetValue(DraftScales),
+        Refiner = pr.GetValue(Refiner),
+        RefinerCfg = pr.GetValue(RefinerCfg),
+        Temperatures = pr.GetValue(Temperatures) is { } list ? ParseDoubles(list, "--temperatures") : null,
+        Budget = pr.GetValue(Budget),
+        Reward = pr.GetValue(Reward),
+        Lambda = pr.GetValue(Lambda),
+        ClusterScales = pr.GetValue(ClusterScales) is { } c ? ParseInts(c, "--cluster-scales") : null,
+        ResampleScales = pr.GetValue(ResampleScales) is { } r ? ParseInts(r, "--resample-scales") : null,
+        Potential = pr.GetValue(PotentialOption),
+        Features = pr.GetValue(Features),
+    }, model);
+
+    /// <summary>
+    /// The decoder of <paramref name="choice"/> for <paramref name="model"/> (the command line's or a batch job
+    /// line's); throws <see cref="ArgumentException"/> naming the bad setting in the choice's own spelling.
+    /// </summary>
+    public static IDecoder Create(DecoderChoice choice, ModelBundle model)
+    {
+        string Name(string option) => choice.FieldNames ? option.TrimStart('-').Replace("-transformer", "").Replace('-', '_') : option;
+        var kind = choice.Kind.Trim().ToLowerInvariant();
         switch (kind)
         {
-            case "var" or "code" when SearchOptionGiven(pr):
-                throw new ArgumentException("--budget, --reward, --lambda, --cluster-scales, --resample-scales, --potential and --features need --decoder tts");
+            case "var" or "code" when choice.SearchGiven:
+                throw new ArgumentException($"{Name("--budget")}, {Name("--reward")}, {Name("--lambda")}, {Name("--cluster-scales")}, {Name("--resample-scales")}, {Name("--potential")} and {Name("--features")} need {Name("--decoder")} tts");
             case "var":
-                if (pr.GetValue(DraftScales) is not null || pr.GetValue(Refiner) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
-                    throw new ArgumentException("--draft-scales, --refiner-transformer, --refiner-cfg and --temperatures need --decoder code");
+                if (choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null)
+                    throw new ArgumentException($"{Name("--draft-scales")}, {Name("--refiner-transformer")}, {Name("--refiner-cfg")} and {Name("--temperatures")} need {Name("--decoder")} code");
                 return new VarDecoding(model.DefaultTransformer);
             case "code":
                 if (!model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner))
-                    throw new ArgumentException($"--decoder code needs a refiner: model '{model.Name}' has none (use --refiner FILE with --vae/--var, or a model folder with a 'refiner' component)");
-                if (pr.GetValue(Refiner) is { } role && (!model.Transformers.ContainsKey(role) || role == model.DefaultTransformer))
-                    throw new ArgumentException($"--refiner-transformer '{role}' is not a refiner of model '{model.Name}' (has: {string.Join(", ", model.Transformers.Keys.Where(t => t != model.DefaultTransformer))})");
+                    throw new ArgumentException($"{Name("--decoder")} code needs a refiner: model '{model.Name}' has none (use --refiner FILE with --vae/--var, or a model folder with a 'refiner' component)");
+                if (choice.Refiner is { } role && (!model.Transformers.ContainsKey(role) || role == model.DefaultTransformer))
+                    throw new ArgumentException($"{Name("--refiner-transformer")} '{role}' is not a refiner of model '{model.Name}' (has: {string.Join(", ", model.Transformers.Keys.Where(t => t != model.DefaultTransformer))})");
                 int k = model.Vqvae.Config.PatchNums.Length;
-                int n = pr.GetValue(DraftScales) ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
-                if (n < 1 || n > k) throw new ArgumentException($"--draft-scales {n} is out of range 1..{k} (the model has {k} scales)");
-                var temperatures = pr.GetValue(Temperatures) is { } list
-                    ? ParseDoubles(list, "--temperatures")
-                    : k == ReferenceTemperatures.Length ? ReferenceTemperatures : null;
-                if (temperatures is not null && (temperatures.Length != k || temperatures.Any(t => !(t > 0) || double.IsInfinity(t))))
-                    throw new ArgumentException($"--temperatures needs {k} positive values (one per scale), got '{pr.GetValue(Temperatures)}'");
-                var refiner = pr.GetValue(Refiner) ?? CollaborativeDecoding.DefaultRefiner;
-                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, pr.GetValue(RefinerCfg), temperatures);
+                int n = choice.DraftScales ?? model.DefaultDraftScales ?? Math.Max(1, k - 2);
+                if (n < 1 || n > k) throw new ArgumentException($"{Name("--draft-scales")} {n} is out of range 1..{k} (the model has {k} scales)");
+                var temperatures = choice.Temperatures ?? (k == ReferenceTemperatures.Length ? ReferenceTemperatures : null);
+                if (temperatures is not null && (temperatures.Count != k || temperatures.Any(t => !(t > 0) || double.IsInfinity(t))))
+                    throw new ArgumentException($"{Name("--temperatures")} needs {k} positive values (one per scale), got '{string.Join(",", temperatures)}'");
+                var refiner = choice.Refiner ?? CollaborativeDecoding.DefaultRefiner;
+                var decoder = new CollaborativeDecoding(n, model.DefaultTransformer, refiner, choice.RefinerCfg, temperatures?.ToArray());
                 decoder.Plan(model);
                 return decoder;
             case "tts" or "tts-var" or "tts_var":
-                if (pr.GetValue(DraftScales) is not null || pr.GetValue(Refiner) is not null || pr.GetValue(RefinerCfg) is not null || pr.GetValue(Temperatures) is not null)
-                    throw new ArgumentException("--draft-scales, --refiner-transformer, --refiner-cfg and --temperatures need --decoder code");
-                var search = new TtsSearch(pr.GetValue(Budget) ?? DefaultBudget, pr.GetValue(Reward) ?? DefaultReward(model))
+                if (choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null)
+                    throw new ArgumentException($"{Name("--draft-scales")}, {Name("--refiner-transformer")}, {Name("--refiner-cfg")} and {Name("--temperatures")} need {Name("--decoder")} code");
+                var search = new TtsSearch(choice.Budget ?? DefaultBudget, choice.Reward ?? DefaultReward(model))
                 {
-                    Lambda = pr.GetValue(Lambda),
-                    ClusterScales = pr.GetValue(ClusterScales) is { } c ? ParseInts(c, "--cluster-scales") : null,
-                    ResampleScales = pr.GetValue(ResampleScales) is { } r ? ParseInts(r, "--resample-scales") : null,
-                    Potential = ParsePotential(pr.GetValue(PotentialOption)),
-                    Features = pr.GetValue(Features),
+                    Lambda = choice.Lambda,
+                    ClusterScales = choice.ClusterScales,
+                    ResampleScales = choice.ResampleScales,
+                    Potential = ParsePotential(choice.Potential, Name("--potential")),
+                    Features = choice.Features,
                     Base = new VarDecoding(model.DefaultTransformer),
                 };
                 search.Plan(model);
@@ -76,7 +95,7 @@ internal sealed class DecoderArguments
             case "hmar":
                 throw new NotSupportedException($"decoder '{kind}' is not available yet (var, code or tts)");
             default:
-                throw new ArgumentException($"unknown --decoder '{kind}' (var, code or tts)");
+                throw new ArgumentException($"unknown {Name("--decoder")} '{kind}' (var, code or tts)");
         }
     }
 
@@ -86,17 +105,13 @@ internal sealed class DecoderArguments
     /// <summary>The reward a search uses unless told: the model's reward classifier, else the implicit classifier.</summary>
     public static string DefaultReward(ModelBundle model) => model.Classifiers.ContainsKey(TtsSearch.DefaultReward) ? TtsSearch.DefaultReward : ImplicitReward.RoleName;
 
-    private bool SearchOptionGiven(ParseResult pr) =>
-        pr.GetValue(Budget) is not null || pr.GetValue(Reward) is not null || pr.GetValue(Lambda) is not null || pr.GetValue(ClusterScales) is not null
-        || pr.GetValue(ResampleScales) is not null || pr.GetValue(PotentialOption) is not null || pr.GetValue(Features) is not null;
-
-    private static Potential ParsePotential(string? text) => text?.Trim().ToLowerInvariant() switch
+    private static Potential ParsePotential(string? text, string option) => text?.Trim().ToLowerInvariant() switch
     {
         null or "value" => Potential.Value,
         "diff" => Potential.Diff,
         "sum" => Potential.Sum,
         "max" => Potential.Max,
-        _ => throw new ArgumentException($"--potential '{text}' is not one of value, diff, sum, max"),
+        _ => throw new ArgumentException($"{option} '{text}' is not one of value, diff, sum, max"),
     };
 
     private static int[] ParseInts(string text, string option)

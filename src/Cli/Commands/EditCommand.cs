@@ -37,50 +37,24 @@ internal static class EditCommand
         foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, feather, count, seed, output, batch, grid }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
-            var kind = (pr.GetValue(mode) ?? "inpaint").Trim().ToLowerInvariant() switch
-            {
-                "inpaint" => EditKind.Inpaint,
-                "outpaint" => EditKind.Outpaint,
-                "edit" or "class-edit" => EditKind.ClassEdit,
-                var other => throw new ArgumentException($"unknown --mode '{other}' (inpaint, outpaint or edit)"),
-            };
-            if (pr.GetValue(mask) is not null && pr.GetValue(box) is not null) throw new ArgumentException("give --mask or --box, not both");
-            if (kind != EditKind.Outpaint && pr.GetValue(mask) is null && pr.GetValue(box) is null) throw new ArgumentException("--mask or --box names the region to regenerate");
-            if (kind == EditKind.ClassEdit && pr.GetValue(cls) is null) throw new ArgumentException("--mode edit needs --class");
             int n = pr.GetValue(count);
             if (n < 1 || n > 100_000) throw new ArgumentException("--count must be in 1..100000");
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
             var imagePath = pr.GetValue(image)!;
-            if (!File.Exists(imagePath)) throw new FileNotFoundException($"--image {imagePath}: no such file", imagePath);
+            EditInput.Check(imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode), pr.GetValue(cls));
             using var model = models.Load(pr);
             int size = model.ImageSize;
-            var rgb = ImageCodec.LoadRgb(File.ReadAllBytes(imagePath), size, imagePath);
-            float[] region;
-            if (pr.GetValue(mask) is { } maskPath)
-            {
-                if (!File.Exists(maskPath)) throw new FileNotFoundException($"--mask {maskPath}: no such file", maskPath);
-                region = ImageCodec.LoadMask(File.ReadAllBytes(maskPath), size, maskPath);
-            }
-            else if (pr.GetValue(box) is { } boxText)
-            {
-                var v = ParseBox(boxText);
-                region = EditRegion.Box(size, v[0], v[1], v[2], v[3]);
-            }
-            else (rgb, region) = EditRegion.Outpaint(rgb, size, pr.GetValue(outpaintScale));
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);
-            int classId = pr.GetValue(cls) is { } c ? model.Classes.Resolve(c) : model.Transformer.Config.NumClasses;
-            int featherRadius = pr.GetValue(feather);
-            if (featherRadius < 0 || featherRadius > size) throw new ArgumentException($"--feather must be in 0..{size}");
-            var edit = EditTarget.FromImage(model, rgb, region).WithFeather(rgb, region, featherRadius);
+            var input = EditInput.Load(model, imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode), pr.GetValue(cls), pr.GetValue(outpaintScale), pr.GetValue(feather));
+            var (rgb, region, edit, classId, modeName) = (input.Rgb, input.Region, input.Target, input.ClassId, input.ModeName);
             long baseSeed = pr.GetValue(seed);
             var requests = Enumerable.Range(0, n).Select(i => new SampleRequest(classId, baseSeed + i, settings) { Edit = edit }).ToList();
             var outDir = pr.GetValue(output)!;
             Directory.CreateDirectory(outDir);
             var generator = new ImageGenerator(model, decoder);
             using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
-            string modeName = kind switch { EditKind.Inpaint => "inpaint", EditKind.Outpaint => "outpaint", _ => "edit" };
             string className = classId < model.Classes.Count ? model.Classes.NameOf(classId) : "unconditional";
             int written = 0;
             double seamBorder = 0, seamKept = 0;
@@ -92,24 +66,13 @@ internal static class EditCommand
                 {
                     var file = $"{Path.GetFileNameWithoutExtension(imagePath)}_{modeName}_{GenerateCommand.FileName(className, classId, img.Request.Seed)}";
                     ImageCodec.SavePng(Path.Combine(outDir, file), img.Rgb, img.Size, img.Size);
-                    manifest.WriteLine(new JsonObject
-                    {
-                        ["file"] = file,
-                        ["image"] = Path.GetFullPath(imagePath),
-                        ["mode"] = modeName,
-                        ["mask"] = pr.GetValue(mask) is { } m ? Path.GetFullPath(m) : null,
-                        ["box"] = pr.GetValue(box),
-                        ["class"] = classId,
-                        ["class_name"] = className,
-                        ["seed"] = img.Request.Seed,
-                        ["model"] = model.Name,
-                        ["decoder"] = decoder.Kind,
-                        ["cfg"] = settings.Cfg,
-                        ["top_k"] = settings.TopK,
-                        ["top_p"] = settings.TopP,
-                        ["more_smooth"] = settings.MoreSmooth,
-                        ["regenerated_tokens"] = edit.KeepMask.Count(k => k == 0),
-                    }.WithDecoderSettings(decoder).ToJsonString());
+                    var line = ManifestLines.Local(file, model, decoder, img.Request, img.Size);
+                    line["image"] = Path.GetFullPath(imagePath);
+                    line["mode"] = modeName;
+                    line["mask"] = pr.GetValue(mask) is { } m ? Path.GetFullPath(m) : null;
+                    line["box"] = pr.GetValue(box);
+                    line["regenerated_tokens"] = edit.KeepMask.Count(k => k == 0);
+                    manifest.WriteLine(line.ToJsonString());
                     written++;
                     var (border, keptDiff) = EditRegion.Seam(img.Rgb, region, size);
                     seamBorder += border;
@@ -129,13 +92,5 @@ internal static class EditCommand
             return 0;
         })));
         return cmd;
-    }
-
-    private static double[] ParseBox(string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        if (parts.Length != 4 || !parts.All(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
-            throw new ArgumentException($"--box '{text}' is not x0,y0,x1,y1");
-        return parts.Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
     }
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Var.Decoding.Imaging;
 using Var.Decoding.Sampling;
 
@@ -36,7 +35,7 @@ internal static class GenerateCommand
                 return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
                     pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
                     pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.Refiner), pr.GetValue(decoders.RefinerCfg),
-                    pr.GetValue(output)!, pr.GetValue(grid), ct);
+                    pr.GetValue(output)!, pr.GetValue(grid), ct, pr.GetValue(decoders.Budget), pr.GetValue(decoders.Reward));
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);
@@ -65,22 +64,9 @@ internal static class GenerateCommand
                     var r = img.Request;
                     var file = FileName(model.Classes.NameOf(r.ClassId), r.ClassId, r.Seed);
                     ImageCodec.SavePng(Path.Combine(outDir, file), img.Rgb, img.Size, img.Size);
-                    manifest.WriteLine(new JsonObject
-                    {
-                        ["file"] = file,
-                        ["class"] = r.ClassId,
-                        ["class_name"] = model.Classes.NameOf(r.ClassId),
-                        ["seed"] = r.Seed,
-                        ["model"] = model.Name,
-                        ["decoder"] = decoder.Kind,
-                        ["cfg"] = r.Settings.Cfg,
-                        ["top_k"] = r.Settings.TopK,
-                        ["top_p"] = r.Settings.TopP,
-                        ["more_smooth"] = r.Settings.MoreSmooth,
-                        ["dtype"] = model.ComputeType.ToString().ToLowerInvariant(),
-                        ["size"] = img.Size,
-                        ["seconds"] = Math.Round(perImage, 4),
-                    }.WithDecoderSettings(decoder).ToJsonString());
+                    var line = ManifestLines.Local(file, model, decoder, r, img.Size);
+                    line["seconds"] = Math.Round(perImage, 4);
+                    manifest.WriteLine(line.ToJsonString());
                     all.Add(img);
                 }
                 manifest.Flush();

@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using Var.Cli.Remote;
+using Var.Client;
 using Var.Decoding.Imaging;
 
 namespace Var.Cli.Commands;
@@ -12,11 +11,11 @@ internal static class RemoteGenerate
 {
     public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
         double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, string? refiner, double? refinerCfg,
-        string outDir, string? gridPath, CancellationToken ct)
+        string outDir, string? gridPath, CancellationToken ct, double? budget = null, string? reward = null)
     {
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (classes.Count == 0) throw new ArgumentException("--class names no class");
-        using var remote = new RemoteGenerator(address);
+        using var remote = new VarClient(address);
         if (classes.Any(c => c.Equals("all", StringComparison.OrdinalIgnoreCase)))
         {
             var listed = remote.ListModelsAsync(ct).GetAwaiter().GetResult();
@@ -45,54 +44,29 @@ internal static class RemoteGenerate
                 Decoder = decoder,
                 DraftScales = draftScales,
                 RefinerCfg = refinerCfg,
+                Budget = budget,
+                Reward = reward,
             };
             IReadOnlyList<RemoteImage> images;
-            var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (true)
+            try
             {
-                try
+                // A server still starting or loading its model answers UNAVAILABLE, a full queue RESOURCE_EXHAUSTED:
+                // the client's retry policy waits and retries both.
+                images = remote.StreamAsync(request, p =>
                 {
-                    images = remote.GenerateAsync(request, p =>
-                    {
-                        if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
-                        else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
-                    }, ct).GetAwaiter().GetResult();
-                    break;
-                }
-                catch (RemoteGenerationException e) when (e.Code == Grpc.Core.StatusCode.Unavailable && DateTime.UtcNow < waitUntil)
-                {
-                    // A server that is still loading its model (or starting) answers UNAVAILABLE: wait up to a minute.
-                    Console.Error.Write($"\rwaiting for {address}: {e.Message}   ");
-                    Thread.Sleep(1000);
-                }
-                catch (RemoteGenerationException e)
-                {
-                    throw new InvalidOperationException(e.Message, e);
-                }
+                    if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
+                    else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
+                }, ct).GetAwaiter().GetResult();
+            }
+            catch (RemoteGenerationException e)
+            {
+                throw new InvalidOperationException(e.Message, e);
             }
             foreach (var img in images)
             {
                 var file = GenerateCommand.FileName(img.ClassName, img.ClassId, img.Seed);
                 File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
-                var line = new JsonObject
-                {
-                    ["file"] = file,
-                    ["class"] = img.ClassId,
-                    ["class_name"] = img.ClassName,
-                    ["seed"] = img.Seed,
-                    ["model"] = img.Model,
-                    ["decoder"] = img.Decoder,
-                    ["cfg"] = img.Cfg,
-                    ["top_k"] = img.TopK,
-                    ["top_p"] = img.TopP,
-                    ["more_smooth"] = img.MoreSmooth,
-                    ["size"] = img.Size,
-                    ["server"] = address,
-                    ["queue_ms"] = Math.Round(img.QueueMs, 1),
-                    ["generation_ms"] = Math.Round(img.GenerationMs, 1),
-                    ["batch_size"] = img.BatchSize,
-                };
-                if (img.Decoder == "code") line.WithCode(img.DraftScales, img.RefinerCfg);
+                var line = ManifestLines.Remote(file, img, address);
                 manifest.WriteLine(line.ToJsonString());
                 size = img.Size;
                 written++;

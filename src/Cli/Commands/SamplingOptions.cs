@@ -4,7 +4,7 @@ using Var.Model;
 
 namespace Var.Cli.Commands;
 
-/// <summary>The sampling options shared by generate and bench.</summary>
+/// <summary>The sampling options shared by generate, edit, batch and bench.</summary>
 internal sealed class SamplingOptions
 {
     public readonly Option<double?> Cfg = new("--cfg") { Description = "Guidance strength at the last scale (ramped from 0). Default: the model's (official: 1.5)." };
@@ -17,14 +17,18 @@ internal sealed class SamplingOptions
         foreach (var o in new Option[] { Cfg, TopK, TopP, MoreSmooth }) cmd.Options.Add(o);
     }
 
-    public SamplingSettings Settings(ParseResult pr, ModelBundle model)
+    public SamplingSettings Settings(ParseResult pr, ModelBundle model) =>
+        Settings(pr.GetValue(Cfg), pr.GetValue(TopK), pr.GetValue(TopP), pr.GetValue(MoreSmooth), model);
+
+    /// <summary>The settings asked for, the model's defaults where unset; throws <see cref="ArgumentException"/> when out of range.</summary>
+    public static SamplingSettings Settings(double? cfg, int? topK, double? topP, bool moreSmooth, ModelBundle model)
     {
         var s = new SamplingSettings
         {
-            Cfg = pr.GetValue(Cfg) ?? model.Sampling.Cfg,
-            TopK = pr.GetValue(TopK) ?? model.Sampling.TopK,
-            TopP = pr.GetValue(TopP) ?? model.Sampling.TopP,
-            MoreSmooth = pr.GetValue(MoreSmooth),
+            Cfg = cfg ?? model.Sampling.Cfg,
+            TopK = topK ?? model.Sampling.TopK,
+            TopP = topP ?? model.Sampling.TopP,
+            MoreSmooth = moreSmooth,
         };
         s.Validate();
         return s;

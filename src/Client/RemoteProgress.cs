@@ -1,4 +1,4 @@
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
 /// <summary>A progress report of a remote generation.</summary>
 /// <param name="Stage">What happened.</param>

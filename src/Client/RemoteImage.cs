@@ -1,4 +1,4 @@
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
 /// <summary>One image from the server: encoded bytes (PNG/JPEG) or token ids, and everything needed to reproduce it.</summary>
 /// <param name="Index">Position in the request.</param>
@@ -27,4 +27,10 @@ public sealed record RemoteImage(int Index, long Seed, int ClassId, string Class
 
     /// <summary>CoDe: the refiner's guidance when it differs from <see cref="Cfg"/>.</summary>
     public double? RefinerCfg { get; init; }
+
+    /// <summary>TTS-VAR: the budget used (0 for other decoders).</summary>
+    public double Budget { get; init; }
+
+    /// <summary>TTS-VAR: the reward used (empty for other decoders).</summary>
+    public string Reward { get; init; } = "";
 }

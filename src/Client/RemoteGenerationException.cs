@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
 /// <summary>The server refused or failed a request; the message names the status and, for INVALID_ARGUMENT, every bad field.</summary>
 public sealed class RemoteGenerationException(StatusCode code, string message, Exception inner) : Exception(message, inner)

@@ -1,12 +1,12 @@
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
-/// <summary>What <c>var generate --server</c> asks a generation server for. Null fields mean "the model's default".</summary>
+/// <summary>What a client asks a generation server for. Null fields mean "the model's default".</summary>
 public sealed record RemoteRequest
 {
     /// <summary>Model name on the server; null = the server's default model.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Class id ("4") or name ("coat").</summary>
+    /// <summary>Class id ("4") or name ("coat"); empty = unconditional (edits only).</summary>
     public required string Class { get; init; }
 
     /// <summary>Number of images (ignored when <see cref="Seeds"/> is given).</summary>
@@ -30,7 +30,7 @@ public sealed record RemoteRequest
     /// <summary>Gumbel "more smooth" embeddings.</summary>
     public bool MoreSmooth { get; init; }
 
-    /// <summary>Decoder: "var" or "code" (HMAR and TTS-VAR are reserved and refused by the server).</summary>
+    /// <summary>Decoder: "var", "code" or "tts" (HMAR is reserved and refused by the server).</summary>
     public string Decoder { get; init; } = "var";
 
     /// <summary>CoDe: scales made by the drafter (null = the model's default).</summary>
@@ -41,6 +41,12 @@ public sealed record RemoteRequest
 
     /// <summary>CoDe: guidance on the refiner's scales (null = <see cref="Cfg"/>).</summary>
     public double? RefinerCfg { get; init; }
+
+    /// <summary>TTS-VAR: transformer work per image in plain samples (null = the server's default, 4).</summary>
+    public double? Budget { get; init; }
+
+    /// <summary>TTS-VAR: "reward" or "implicit" (null = the server's default).</summary>
+    public string? Reward { get; init; }
 
     /// <summary>"png", "jpeg" or "tokens".</summary>
     public string Format { get; init; } = "png";

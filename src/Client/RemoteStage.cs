@@ -1,4 +1,4 @@
-namespace Var.Cli.Remote;
+namespace Var.Client;
 
 /// <summary>Kinds of <see cref="RemoteProgress"/>.</summary>
 public enum RemoteStage

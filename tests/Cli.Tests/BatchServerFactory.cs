@@ -1,0 +1,33 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Var.Client;
+using Var.Model.Checkpoints;
+using Var.Service.Services;
+
+namespace Var.Cli.Tests;
+
+/// <summary>The generation service in-process (TestServer) on the shipped model, with a <see cref="RefusingInterceptor"/>.</summary>
+public sealed class BatchServerFactory : WebApplicationFactory<GenerationService>
+{
+    /// <summary>The interceptor the server runs every call through.</summary>
+    public RefusingInterceptor Refusals { get; } = new();
+
+    /// <inheritdoc />
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Var:Models:Folder", ModelLoader.WeightsDirectory() ?? throw new InvalidOperationException("no weights/ folder"));
+        builder.UseSetting("Var:Models:Default", "fmnist");
+        builder.UseSetting("Var:Models:Threads", "1");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton(Refusals);
+            services.AddGrpc(o => o.Interceptors.Add<RefusingInterceptor>());
+        });
+    }
+
+    /// <summary>A client over the test server's handler, with the given retry options.</summary>
+    public VarClient Client(VarClientOptions options) =>
+        new(VarClient.CreateChannel(Server.BaseAddress.ToString(), options, Server.CreateHandler()), options, owns: true);
+}

@@ -1,0 +1,2 @@
+global using Var.Cli.Batch;
+global using Var.Cli.Commands;
