@@ -142,9 +142,10 @@ internal static class BatchCommand
     {
         var n = settings.Shard.Count;
         Console.WriteLine($"plan for {settings.JobsFile} → {settings.Output}: {plan.Jobs.Count} jobs, {plan.Items.Count} images, {plan.Errors.Count} malformed lines; this worker: shard {settings.Shard}");
+        var byJob = plan.Items.ToLookup(i => i.Job.Line);
         foreach (var job in plan.Jobs)
         {
-            var items = plan.Items.Where(i => i.Job == job).ToList();
+            var items = byJob[job.Line].ToList();
             var perShard = Enumerable.Range(0, n).Select(s => items.Count(i => new ShardSpec(s, n).Holds(i.File)));
             var mine = items.Where(i => settings.Shard.Holds(i.File)).ToList();
             Console.WriteLine($"  line {job.Line}: {items.Count} images ({(job.IsEdit ? "edit" : "generate")}, class {job.Class ?? "none"}, model {job.Model ?? "default"}, decoder {job.Decoder.Kind}); per shard {string.Join(" / ", perShard)}; this shard {mine.Count}, done {mine.Count(i => done.Contains(i.File))}, to make {mine.Count(i => !done.Contains(i.File))}");
