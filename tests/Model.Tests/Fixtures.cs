@@ -17,6 +17,15 @@ public static class Fixtures
         return path;
     }
 
+    /// <summary>Path of a file under the hmar-parity fixture; skips the test with a visible reason when absent.</summary>
+    public static string HmarParity(string name)
+    {
+        Skip.If(Root is null, "../shared/fixtures not found beside the repository (set VAR_FIXTURES to its path)");
+        var path = Path.Combine(Root!, "hmar-parity", name);
+        Skip.IfNot(File.Exists(path), $"fixture file {path} is absent");
+        return path;
+    }
+
     /// <summary>The expected tensors of the var-parity fixture.</summary>
     public static StateDict Expected() => StateDict.Read(VarParity("expected.safetensors"));
 
