@@ -61,6 +61,18 @@ public class HmarParityTests
     }
 
     [SkippableFact]
+    public void TheOneLoaderDetectsAnOfficialHmarFile()
+    {
+        using var bundle = ModelLoader.Load(new ModelSource { VaeFile = Fixtures.VarParity("vae.pth"), VarFile = Fixtures.HmarParity("hmar.pth") });
+        Assert.Equal(ModelLoader.HmarRole, bundle.DefaultTransformer);
+        Assert.Empty(bundle.Transformers);
+        Assert.Equal(2, bundle.HmarFor(ModelLoader.HmarRole).Config.TailDepth);
+        Assert.Equal(10, bundle.NumClasses);
+        Assert.Equal(FixturePatchNums, bundle.Vqvae.Config.PatchNums);
+        Assert.Throws<InvalidOperationException>(() => bundle.Transformer);
+    }
+
+    [SkippableFact]
     public void TeacherInputsMatchReference()
     {
         using var expected = Expected();

@@ -70,7 +70,7 @@ internal static class EditCommand
             else (rgb, region) = EditRegion.Outpaint(rgb, size, pr.GetValue(outpaintScale));
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);
-            int classId = pr.GetValue(cls) is { } c ? model.Classes.Resolve(c) : model.Transformer.Config.NumClasses;
+            int classId = pr.GetValue(cls) is { } c ? model.Classes.Resolve(c) : model.NumClasses;
             int featherRadius = pr.GetValue(feather);
             if (featherRadius < 0 || featherRadius > size) throw new ArgumentException($"--feather must be in 0..{size}");
             var edit = EditTarget.FromImage(model, rgb, region).WithFeather(rgb, region, featherRadius);
