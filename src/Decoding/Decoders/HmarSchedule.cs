@@ -33,13 +33,13 @@ public sealed record HmarSchedule
     public static HmarSchedule FromPasses(IReadOnlyList<int> passes, IReadOnlyList<int> patchNums)
     {
         if (passes.Count != patchNums.Count)
-            throw new ArgumentException($"steps_per_scale has {passes.Count} entries; the model has {patchNums.Count} scales ({string.Join(",", patchNums.Select(p => $"{p}×{p}"))})", nameof(passes));
+            throw new ArgumentException($"steps_per_scale has {passes.Count} entries; the model has {patchNums.Count} scales ({string.Join(",", patchNums.Select(p => $"{p}×{p}"))})");
         var lists = new int[passes.Count][];
         for (int si = 0; si < passes.Count; si++)
         {
             int s = passes[si], l = patchNums[si] * patchNums[si];
-            if (s < 1) throw new ArgumentException($"steps_per_scale[{si}] is {s}; every scale needs at least 1 pass (the next-scale pass)", nameof(passes));
-            if (s > l) throw new ArgumentException($"steps_per_scale[{si}] is {s}, more passes than scale {si} ({patchNums[si]}×{patchNums[si]}) has tokens ({l})", nameof(passes));
+            if (s < 1) throw new ArgumentException($"steps_per_scale[{si}] is {s}; every scale needs at least 1 pass (the next-scale pass)");
+            if (s > l) throw new ArgumentException($"steps_per_scale[{si}] is {s}, more passes than scale {si} ({patchNums[si]}×{patchNums[si]}) has tokens ({l})");
             lists[si] = Split(l, s);
         }
         return new HmarSchedule(lists);
@@ -49,13 +49,13 @@ public sealed record HmarSchedule
     public static HmarSchedule FromTokenCounts(IReadOnlyList<int[]> tokensPerPass, IReadOnlyList<int> patchNums)
     {
         if (tokensPerPass.Count != patchNums.Count)
-            throw new ArgumentException($"the mask schedule has {tokensPerPass.Count} entries; the model has {patchNums.Count} scales", nameof(tokensPerPass));
+            throw new ArgumentException($"the mask schedule has {tokensPerPass.Count} entries; the model has {patchNums.Count} scales");
         for (int si = 0; si < patchNums.Count; si++)
         {
             int l = patchNums[si] * patchNums[si];
             var t = tokensPerPass[si];
             if (t.Length < 1 || t.Any(n => n < 1) || t.Sum() != l)
-                throw new ArgumentException($"mask schedule [{si}] = [{string.Join(",", t)}]: needs positive counts summing to the scale's {l} tokens", nameof(tokensPerPass));
+                throw new ArgumentException($"mask schedule [{si}] = [{string.Join(",", t)}]: needs positive counts summing to the scale's {l} tokens");
         }
         return new HmarSchedule(tokensPerPass.Select(t => t.ToArray()).ToArray());
     }
