@@ -153,6 +153,16 @@ public class HmarDecodingTests
     }
 
     [SkippableFact]
+    public void AnHmarModelDecodesWithHmarByDefault()
+    {
+        using var model = LoadHmar();
+        var decoder = Assert.IsType<HmarDecoding>(new ImageGenerator(model).Decoder);
+        Assert.Equal(ModelLoader.HmarRole, decoder.Transformer);
+        Assert.Null(decoder.PassesPerScale);
+        Assert.Throws<ArgumentException>(() => new VarDecoding().Plan(model));
+    }
+
+    [SkippableFact]
     public void KnownTokensAreNeverMasked()
     {
         using var model = LoadHmar();
