@@ -18,6 +18,7 @@ public sealed class ModelBundle : IDisposable
 
     private readonly Dictionary<string, VarTransformer> transformers;
     private readonly Dictionary<string, ImageClassifier> classifiers;
+    private readonly Dictionary<string, HmarTransformer> hmar;
 
     /// <summary>A bundle of one transformer under the role <see cref="DefaultRole"/>.</summary>
     public ModelBundle(string name, MultiScaleVqvae vqvae, VarTransformer transformer, ClassCatalog classes, Device device, ScalarType computeType, SamplingSettings? sampling = null)
@@ -27,24 +28,28 @@ public sealed class ModelBundle : IDisposable
 
     /// <summary>
     /// Wraps loaded modules; they are switched to eval mode and moved to <paramref name="device"/>. Every transformer
-    /// must match the tokenizer's scale schedule, vocabulary and latent width. <paramref name="defaultTransformer"/>
-    /// names the one <see cref="Transformer"/> returns.
+    /// (VAR or HMAR) must match the tokenizer's scale schedule, vocabulary and latent width.
+    /// <paramref name="defaultTransformer"/> names the default one: a VAR transformer (what <see cref="Transformer"/>
+    /// returns) or, in a bundle of HMAR transformers only, an HMAR one.
     /// </summary>
     public ModelBundle(string name, MultiScaleVqvae vqvae, IReadOnlyDictionary<string, VarTransformer> transformers, string defaultTransformer,
-        IReadOnlyDictionary<string, ImageClassifier> classifiers, ClassCatalog classes, Device device, ScalarType computeType, SamplingSettings? sampling = null)
+        IReadOnlyDictionary<string, ImageClassifier> classifiers, ClassCatalog classes, Device device, ScalarType computeType, SamplingSettings? sampling = null,
+        IReadOnlyDictionary<string, HmarTransformer>? hmar = null)
     {
-        if (!transformers.ContainsKey(defaultTransformer))
-            throw new ArgumentException($"no transformer '{defaultTransformer}' (has: {string.Join(", ", transformers.Keys)})", nameof(defaultTransformer));
-        foreach (var (role, t) in transformers)
+        hmar ??= new Dictionary<string, HmarTransformer>();
+        if (!transformers.ContainsKey(defaultTransformer) && !hmar.ContainsKey(defaultTransformer))
+            throw new ArgumentException($"no transformer '{defaultTransformer}' (has: {string.Join(", ", transformers.Keys.Concat(hmar.Keys))})", nameof(defaultTransformer));
+        foreach (var (role, config) in transformers.Select(t => (t.Key, t.Value.Config)).Concat(hmar.Select(h => (h.Key, h.Value.Backbone))))
         {
-            if (!vqvae.Config.PatchNums.SequenceEqual(t.Config.PatchNums))
-                throw new ArgumentException($"tokenizer schedule [{string.Join(",", vqvae.Config.PatchNums)}] differs from transformer '{role}''s [{string.Join(",", t.Config.PatchNums)}]");
-            if (vqvae.Config.VocabSize != t.Config.VocabSize || vqvae.Config.ZChannels != t.Config.VaeChannels)
-                throw new ArgumentException($"tokenizer (V={vqvae.Config.VocabSize}, Cvae={vqvae.Config.ZChannels}) does not match transformer '{role}' (V={t.Config.VocabSize}, Cvae={t.Config.VaeChannels})");
+            if (!vqvae.Config.PatchNums.SequenceEqual(config.PatchNums))
+                throw new ArgumentException($"tokenizer schedule [{string.Join(",", vqvae.Config.PatchNums)}] differs from transformer '{role}''s [{string.Join(",", config.PatchNums)}]");
+            if (vqvae.Config.VocabSize != config.VocabSize || vqvae.Config.ZChannels != config.VaeChannels)
+                throw new ArgumentException($"tokenizer (V={vqvae.Config.VocabSize}, Cvae={vqvae.Config.ZChannels}) does not match transformer '{role}' (V={config.VocabSize}, Cvae={config.VaeChannels})");
         }
         Name = name;
         Vqvae = vqvae;
         this.transformers = new Dictionary<string, VarTransformer>(transformers, StringComparer.Ordinal);
+        this.hmar = new Dictionary<string, HmarTransformer>(hmar, StringComparer.Ordinal);
         this.classifiers = new Dictionary<string, ImageClassifier>(classifiers, StringComparer.Ordinal);
         DefaultTransformer = defaultTransformer;
         Classes = classes;
@@ -58,6 +63,12 @@ public sealed class ModelBundle : IDisposable
             t.eval();
             t.to(device);
             if (computeType != ScalarType.Float32) t.to(computeType);
+        }
+        foreach (var h in this.hmar.Values)
+        {
+            h.eval();
+            h.to(device);
+            if (computeType != ScalarType.Float32) h.to(computeType);
         }
         foreach (var c in this.classifiers.Values)
         {
@@ -84,11 +95,24 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Role of the default transformer.</summary>
     public string DefaultTransformer { get; }
 
-    /// <summary>The default next-scale transformer.</summary>
-    public VarTransformer Transformer => transformers[DefaultTransformer];
+    /// <summary>The default VAR transformer; an <see cref="InvalidOperationException"/> in a bundle whose default is an HMAR transformer.</summary>
+    public VarTransformer Transformer => transformers.TryGetValue(DefaultTransformer, out var t)
+        ? t
+        : throw new InvalidOperationException($"model '{Name}''s transformer '{DefaultTransformer}' is an HMAR transformer (use the hmar decoder)");
 
-    /// <summary>Transformers by role.</summary>
+    /// <summary>VAR transformers by role.</summary>
     public IReadOnlyDictionary<string, VarTransformer> Transformers => transformers;
+
+    /// <summary>HMAR transformers by role (hmar.md §1; "hmar" in a model folder or for an official hmar-d*.pth).</summary>
+    public IReadOnlyDictionary<string, HmarTransformer> Hmar => hmar;
+
+    /// <summary>Real classes every transformer of the bundle knows (class ids 0..NumClasses−1; NumClasses is unconditional).</summary>
+    public int NumClasses => transformers.Values.Select(t => t.Config.NumClasses).Concat(hmar.Values.Select(h => h.Backbone.NumClasses)).Min();
+
+    /// <summary>The HMAR transformer of a role, or an <see cref="ArgumentException"/> listing the HMAR roles there are.</summary>
+    public HmarTransformer HmarFor(string role) => hmar.TryGetValue(role, out var h)
+        ? h
+        : throw new ArgumentException($"model '{Name}' has no HMAR transformer '{role}' (has: {(hmar.Count == 0 ? "none" : string.Join(", ", hmar.Keys))})");
 
     /// <summary>Classifiers by role (rewards and feature extractors for samplers).</summary>
     public IReadOnlyDictionary<string, ImageClassifier> Classifiers => classifiers;
@@ -119,6 +143,7 @@ public sealed class ModelBundle : IDisposable
     public void Dispose()
     {
         foreach (var t in transformers.Values) t.Dispose();
+        foreach (var h in hmar.Values) h.Dispose();
         foreach (var c in classifiers.Values) c.Dispose();
         Vqvae.Dispose();
     }

@@ -7,17 +7,7 @@ namespace Var.Model.Tests;
 /// <summary>Every tensor of fixtures/var-parity reproduced within 1e-4 (fp32) from its .pth files.</summary>
 public class VarParityTests
 {
-    private const double Tolerance = 1e-4;
     private static readonly int[] FixturePatchNums = [1, 2, 3, 4];
-
-    private static MultiScaleVqvae LoadVae()
-    {
-        using var sd = StateDict.Read(Fixtures.VarParity("vae.pth"));
-        var vae = new MultiScaleVqvae(ConfigDetector.DetectVqvae(sd, FixturePatchNums));
-        sd.LoadInto(vae, tolerated: new HashSet<string> { "quantize.ema_vocab_hit_SV" });
-        vae.eval();
-        return vae;
-    }
 
     private static VarTransformer LoadVar(string file)
     {
@@ -26,13 +16,6 @@ public class VarParityTests
         sd.LoadInto(model);
         model.eval();
         return model;
-    }
-
-    private static void AssertClose(Tensor expected, Tensor actual, string name)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        double diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max().item<double>();
-        Assert.True(diff <= Tolerance, $"{name}: max abs diff {diff:E3} > {Tolerance:E0}");
     }
 
     [SkippableFact]
@@ -54,21 +37,21 @@ public class VarParityTests
     public void VqvaeMatchesReference()
     {
         using var expected = Fixtures.Expected();
-        using var vae = LoadVae();
+        using var vae = Fixtures.VarParityVae();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var e = expected.Tensors;
         var image = e["image"];
         var f = vae.Encode(image);
-        AssertClose(e["vae.enc_f"], f, "vae.enc_f");
+        Fixtures.AssertClose(e["vae.enc_f"], f, "vae.enc_f");
         var (idx, fHats) = vae.Quantizer.Quantize(f, keepFHats: true);
         for (int si = 0; si < idx.Length; si++)
             Assert.True(e[$"vae.idx.{si}"].eq(idx[si]).all().item<bool>(), $"vae.idx.{si} differs");
-        AssertClose(e["vae.f_hat"], fHats![^1], "vae.f_hat");
+        Fixtures.AssertClose(e["vae.f_hat"], fHats![^1], "vae.f_hat");
         var gtIdx = Enumerable.Range(0, 4).Select(si => e[$"vae.idx.{si}"]).ToArray();
-        AssertClose(e["vae.f_hat"], vae.Quantizer.TokensToFHat(gtIdx), "vae.f_hat (from tokens)");
-        AssertClose(e["vae.recon"], vae.TokensToImage(gtIdx), "vae.recon");
-        AssertClose(e["vae.var_input"], vae.Quantizer.TokensToVarInput(gtIdx), "vae.var_input");
+        Fixtures.AssertClose(e["vae.f_hat"], vae.Quantizer.TokensToFHat(gtIdx), "vae.f_hat (from tokens)");
+        Fixtures.AssertClose(e["vae.recon"], vae.TokensToImage(gtIdx), "vae.recon");
+        Fixtures.AssertClose(e["vae.var_input"], vae.Quantizer.TokensToVarInput(gtIdx), "vae.var_input");
     }
 
     [SkippableTheory]
@@ -77,13 +60,13 @@ public class VarParityTests
     public void TransformerMatchesReference(string prefix, string file)
     {
         using var expected = Fixtures.Expected();
-        using var vae = LoadVae();
+        using var vae = Fixtures.VarParityVae();
         using var model = LoadVar(file);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var e = expected.Tensors;
         var labels = e["labels"];
-        AssertClose(e[$"{prefix}.logits_teacher"], model.forward(labels, e["vae.var_input"]), $"{prefix}.logits_teacher");
+        Fixtures.AssertClose(e[$"{prefix}.logits_teacher"], model.forward(labels, e["vae.var_input"]), $"{prefix}.logits_teacher");
 
         // KV-cached inference with the fixture's tokens fed forward, CFG 1.5 (manifest notes).
         long b = labels.shape[0];
@@ -98,13 +81,13 @@ public class VarParityTests
             var logits = model.CachedStep(x, mods, cond, cache);
             double t = 1.5 * si / (sn - 1);
             var guided = logits[..(int)b] * (1 + t) - logits[(int)b..] * t;
-            AssertClose(e[$"{prefix}.cached_logits_cond.{si}"], logits[..(int)b], $"{prefix}.cached_logits_cond.{si}");
-            AssertClose(e[$"{prefix}.cached_logits_guided.{si}"], guided, $"{prefix}.cached_logits_guided.{si}");
+            Fixtures.AssertClose(e[$"{prefix}.cached_logits_cond.{si}"], logits[..(int)b], $"{prefix}.cached_logits_cond.{si}");
+            Fixtures.AssertClose(e[$"{prefix}.cached_logits_guided.{si}"], guided, $"{prefix}.cached_logits_guided.{si}");
             fHat = vae.Quantizer.AddScale(si, fHat, vae.Quantizer.EmbedTokens(e[$"vae.idx.{si}"]));
             if (si < sn - 1)
                 x = model.ScaleInput(vae.Quantizer.DownToScale(fHat, si + 1), si + 1).repeat(2, 1, 1);
         }
-        AssertClose(e[$"{prefix}.final_image01"], vae.FHatToImage(fHat).add(1).div(2), $"{prefix}.final_image01");
+        Fixtures.AssertClose(e[$"{prefix}.final_image01"], vae.FHatToImage(fHat).add(1).div(2), $"{prefix}.final_image01");
     }
 
     [Fact]

@@ -115,7 +115,7 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         Assert.Equal(TinyModelFolder.Name, model.Name);
         Assert.Equal(8, model.ImageSize);
         Assert.Equal([1, 2, 3, 4], model.PatchNums);
-        Assert.Equal(["var", "code", "tts_var"], model.Decoders);
+        Assert.Equal(["var", "code", "tts_var", "hmar"], model.Decoders);
         Assert.Equal(10, model.Classes.Count);
         Assert.Equal("ankle boot", model.Classes[9].Name);
         Assert.Contains("boot", model.Classes[9].Synonyms);
@@ -124,20 +124,37 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
     }
 
     [Fact]
-    public async Task ReservedDecodersAreUnimplemented()
+    public async Task HmarRequestsUseTheHmarTransformerAndEchoTheirSchedule()
     {
         await factory.WaitServingAsync();
         var client = factory.Client();
-        foreach (var request in new[]
-        {
-            new GenerateRequest { ClassId = 0, Hmar = new HmarDecoder() },
-        })
-        {
-            var error = await Assert.ThrowsAsync<RpcException>(() => client.GenerateAsync(request).ResponseAsync);
-            Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
-            Assert.Contains("'var', 'code' and 'tts_var' are", error.Status.Detail);
-        }
-        Assert.Single((await client.GenerateAsync(new GenerateRequest { ClassId = 0, Var = new VarDecoder() })).Images);
+        var hmar = new GenerateRequest { ClassId = 2, Seed = 5, Count = 2, Hmar = new HmarDecoder { StepsPerScale = { 1, 2, 3, 2 } } };
+        var reply = await client.GenerateAsync(hmar);
+        Assert.Equal(2, reply.Images.Count);
+        Assert.All(reply.Images, i => Assert.Equal("hmar", i.Settings.Decoder));
+        Assert.All(reply.Images, i => Assert.Equal([1, 2, 3, 2], i.Settings.StepsPerScale));
+        var again = await client.GenerateAsync(hmar);
+        Assert.Equal(reply.Images[0].Data, again.Images[0].Data);
+        var byDefault = await client.GenerateAsync(new GenerateRequest { ClassId = 2, Seed = 5, Hmar = new HmarDecoder() });
+        Assert.Equal([1, 2, 4, 1], byDefault.Images[0].Settings.StepsPerScale);
+        var plain = await client.GenerateAsync(new GenerateRequest { ClassId = 2, Seed = 5, Var = new VarDecoder() });
+        Assert.NotEqual(plain.Images[0].Data, reply.Images[0].Data);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 2, 3 }, "steps_per_scale has 3 entries")]
+    [InlineData(new[] { 1, 0, 1, 1 }, "steps_per_scale[1] is 0")]
+    [InlineData(new[] { 1, 2, 10, 1 }, "steps_per_scale[2] is 10, more passes than scale 2")]
+    public async Task BadHmarSchedulesAreInvalidNamingTheField(int[] steps, string message)
+    {
+        await factory.WaitServingAsync();
+        var client = factory.Client();
+        var request = new GenerateRequest { ClassId = 0, Hmar = new HmarDecoder { StepsPerScale = { steps } } };
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.GenerateAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        var violation = Assert.Single(error.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations);
+        Assert.Equal("hmar.steps_per_scale", violation.Field);
+        Assert.Contains(message, violation.Description);
     }
 
     [Fact]

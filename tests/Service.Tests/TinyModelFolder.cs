@@ -46,6 +46,7 @@ public sealed class TinyModelFolder : IDisposable
         };
         var vc = new VarConfig { Depth = 2, EmbedDim = 64, NumHeads = 2, NumClasses = 10, VocabSize = 64, VaeChannels = 8, PatchNums = patchNums };
         var rc = vc with { Depth = 1, EmbedDim = 32, NumHeads = 1 };
+        var hc = new HmarConfig { Backbone = vc, TailDepth = 1 };
         using (var scope = NewDisposeScope())
         {
             manual_seed(7);
@@ -59,6 +60,9 @@ public sealed class TinyModelFolder : IDisposable
             using var refiner = new VarTransformer(rc);
             refiner.InitWeights(Math.Sqrt(1.0 / 3 / rc.EmbedDim), initAdaln: 0.5, initAdalnGamma: 1.0, initHead: 3.0);
             StateDict.WriteSafetensors(Path.Combine(folder, "refiner.safetensors"), refiner.state_dict().Select(kv => (kv.Key, kv.Value)));
+            manual_seed(9);
+            using var hmar = new HmarTransformer(hc);
+            StateDict.WriteSafetensors(Path.Combine(folder, "hmar.safetensors"), hmar.state_dict().Select(kv => (kv.Key, kv.Value)));
         }
         var catalog = ClassCatalog.FashionMnist;
         new ModelManifest
@@ -74,6 +78,7 @@ public sealed class TinyModelFolder : IDisposable
                 ["vqvae"] = new ComponentEntry { Kind = "vqvae", File = "vqvae.safetensors", Config = ComponentEntry.ConfigFrom(vq) },
                 ["var"] = new ComponentEntry { Kind = "var", File = "var.safetensors", Config = ComponentEntry.ConfigFrom(vc) },
                 ["refiner"] = new ComponentEntry { Kind = "var", File = "refiner.safetensors", Config = ComponentEntry.ConfigFrom(rc) },
+                [ModelLoader.HmarRole] = new ComponentEntry { Kind = ModelLoader.HmarKind, File = "hmar.safetensors", Config = ComponentEntry.ConfigFrom(hc) },
             },
         }.Write(Path.Combine(folder, ModelManifest.FileName));
     }

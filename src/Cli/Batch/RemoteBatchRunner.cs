@@ -54,7 +54,7 @@ internal static class RemoteBatchRunner
             TopK = job.TopK,
             TopP = job.TopP,
             MoreSmooth = job.MoreSmooth,
-            Decoder = job.Decoder.Kind,
+            Decoder = job.Decoder.Kind ?? "var",
             DraftScales = job.Decoder.DraftScales,
             Refiner = job.Decoder.Refiner,
             RefinerCfg = job.Decoder.RefinerCfg,

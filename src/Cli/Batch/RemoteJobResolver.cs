@@ -20,7 +20,7 @@ internal sealed class RemoteJobResolver(ListModelsResponse models) : IJobResolve
         var name = job.Model ?? models.DefaultModel;
         var info = models.Models.FirstOrDefault(m => m.Name == name)
             ?? throw new ArgumentException($"model: the server has no model '{name}' (has: {string.Join(", ", models.Models.Select(m => m.Name))})");
-        var kind = job.Decoder.Kind.Trim().ToLowerInvariant();
+        var kind = (job.Decoder.Kind ?? "var").Trim().ToLowerInvariant();
         if (kind is "tts" or "tts-var") kind = "tts_var";
         if (!info.Decoders.Contains(kind))
             throw new ArgumentException($"decoder '{job.Decoder.Kind}' is not served for model '{name}' (served: {string.Join(", ", info.Decoders)})");

@@ -2,13 +2,15 @@ using System.CommandLine;
 using Var.Decoding.Decoders;
 using Var.Decoding.Search;
 using Var.Model;
+using Var.Model.Checkpoints;
 
 namespace Var.Cli.Commands;
 
 /// <summary>The decoder options of generate and eval: which decoding method and its settings.</summary>
 internal sealed class DecoderArguments
 {
-    public readonly Option<string> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR), code (CoDe: the drafter makes the coarse scales, the refiner the rest) or tts (TTS-VAR test-time search within --budget). HMAR is not available yet.", DefaultValueFactory = _ => "var" };
+    public readonly Option<string?> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR), code (CoDe: the drafter makes the coarse scales, the refiner the rest), tts (TTS-VAR test-time search within --budget) or hmar (HMAR: each scale attends only to itself, with masked steps inside a scale; needs an HMAR checkpoint or an hmar component). Default: var, or hmar for an HMAR checkpoint." };
+    public readonly Option<string?> Steps = new("--steps") { Description = "HMAR: passes per scale, comma-separated, one per scale (1 = the next-scale pass alone; k > 1 adds k − 1 masked steps, each fixing about twice the tokens of the one before). Default: the reference's 1,2,4 on the first three scales and 1 after." };
     public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2." };
     public readonly Option<string?> Refiner = new("--refiner-transformer") { Description = "CoDe: which transformer of a model folder refines (default: refiner; e.g. refiner-n4, a refiner specialised for N = 4)." };
     public readonly Option<double?> RefinerCfg = new("--refiner-cfg") { Description = "CoDe: guidance on the refiner's scales (the ramp continues on the absolute scale index). Default: --cfg." };
@@ -27,13 +29,14 @@ internal sealed class DecoderArguments
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Decoder, DraftScales, Refiner, RefinerCfg, Temperatures, Budget, Reward, Lambda, ClusterScales, ResampleScales, PotentialOption, Features }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Decoder, Steps, DraftScales, Refiner, RefinerCfg, Temperatures, Budget, Reward, Lambda, ClusterScales, ResampleScales, PotentialOption, Features }) cmd.Options.Add(o);
     }
 
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
     public IDecoder Create(ParseResult pr, ModelBundle model) => Create(new DecoderChoice
     {
-        Kind = pr.GetValue(Decoder) ?? "var",
+        Kind = pr.GetValue(Decoder),
+        Steps = pr.GetValue(Steps) is { } steps ? ParseInts(steps, "--steps") : null,
         DraftScales = pr.GetValue(DraftScales),
         Refiner = pr.GetValue(Refiner),
         RefinerCfg = pr.GetValue(RefinerCfg),
@@ -54,7 +57,11 @@ internal sealed class DecoderArguments
     public static IDecoder Create(DecoderChoice choice, ModelBundle model)
     {
         string Name(string option) => choice.FieldNames ? option.TrimStart('-').Replace("-transformer", "").Replace('-', '_') : option;
-        var kind = choice.Kind.Trim().ToLowerInvariant();
+        bool hmarModel = model.Hmar.ContainsKey(model.DefaultTransformer);
+        var kind = (choice.Kind ?? (hmarModel ? "hmar" : "var")).Trim().ToLowerInvariant();
+        if (kind != "hmar" && choice.Steps is not null) throw new ArgumentException($"{Name("--steps")} needs {Name("--decoder")} hmar");
+        if (kind != "hmar" && hmarModel)
+            throw new ArgumentException($"model '{model.Name}' is an HMAR model: use {Name("--decoder")} hmar (its transformer attends within each scale only and has no KV cache for {kind})");
         switch (kind)
         {
             case "var" or "code" when choice.SearchGiven:
@@ -93,9 +100,23 @@ internal sealed class DecoderArguments
                 search.Plan(model);
                 return search;
             case "hmar":
-                throw new NotSupportedException($"decoder '{kind}' is not available yet (var, code or tts)");
+                if (choice.SearchGiven || choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null)
+                    throw new ArgumentException($"{Name("--decoder")} hmar takes {Name("--steps")}; the CoDe and TTS-VAR settings do not apply");
+                var hmarRole = hmarModel ? model.DefaultTransformer : ModelLoader.HmarRole;
+                if (!model.Hmar.ContainsKey(hmarRole))
+                    throw new ArgumentException($"{Name("--decoder")} hmar needs an HMAR transformer: model '{model.Name}' has none (use --var hmar-d16.pth with --vae, or a model folder with an 'hmar' component)");
+                var hmar = new HmarDecoding(choice.Steps, hmarRole);
+                try
+                {
+                    hmar.Plan(model);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"{Name("--steps")} '{(choice.Steps is null ? "" : string.Join(",", choice.Steps))}': {e.Message}");
+                }
+                return hmar;
             default:
-                throw new ArgumentException($"unknown {Name("--decoder")} '{kind}' (var, code or tts)");
+                throw new ArgumentException($"unknown {Name("--decoder")} '{kind}' (var, code, tts or hmar)");
         }
     }
 
@@ -123,7 +144,7 @@ internal sealed class DecoderArguments
         }
         catch (FormatException)
         {
-            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of scale indices");
+            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of integers");
         }
     }
 

@@ -3,8 +3,11 @@ namespace Var.Cli.Commands;
 /// <summary>A decoder and its settings as a user asked for them (command line or batch job line), before validation.</summary>
 internal sealed record DecoderChoice
 {
-    /// <summary>"var", "code" or "tts" (as typed).</summary>
-    public string Kind { get; init; } = "var";
+    /// <summary>"var", "code", "tts" or "hmar" (as typed); null = "hmar" for an HMAR model, else "var".</summary>
+    public string? Kind { get; init; }
+
+    /// <summary>HMAR: passes per scale (null = the reference default).</summary>
+    public IReadOnlyList<int>? Steps { get; init; }
 
     /// <summary>CoDe: scales made by the drafter (null = the model's default).</summary>
     public int? DraftScales { get; init; }

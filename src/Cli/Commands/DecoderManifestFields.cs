@@ -7,11 +7,12 @@ namespace Var.Cli.Commands;
 /// <summary>The decoder's own settings in a manifest line (local and remote runs write the same fields).</summary>
 internal static class DecoderManifestFields
 {
-    /// <summary>Adds <c>draft_scales</c> and <c>refiner_cfg</c> for CoDe; nothing for plain VAR.</summary>
+    /// <summary>Adds <c>draft_scales</c> and <c>refiner_cfg</c> for CoDe, budget and reward for TTS-VAR, <c>steps_per_scale</c> for HMAR (empty: the default); nothing for plain VAR.</summary>
     public static JsonObject WithDecoderSettings(this JsonObject line, IDecoder decoder)
     {
         if (decoder is CollaborativeDecoding code) line.WithCode(code.DraftScales, code.RefinerCfg);
         if (decoder is TtsSearch search) line.WithSearch(search.Budget, search.Reward);
+        if (decoder is HmarDecoding hmar) line["steps_per_scale"] = new JsonArray(hmar.PassesPerScale?.Select(p => (JsonNode)p).ToArray() ?? []);
         return line;
     }
 

@@ -53,7 +53,7 @@ internal sealed record EditInput(EditKind Kind, string ModeName, byte[] Rgb, flo
             region = EditRegion.Box(size, v[0], v[1], v[2], v[3]);
         }
         else (rgb, region) = EditRegion.Outpaint(rgb, size, outpaintScale);
-        int classId = classText is not null ? model.Classes.Resolve(classText) : model.Transformer.Config.NumClasses;
+        int classId = classText is not null ? model.Classes.Resolve(classText) : model.NumClasses;
         if (feather < 0 || feather > size) throw new ArgumentException($"feather must be in 0..{size}");
         var target = EditTarget.FromImage(model, rgb, region).WithFeather(rgb, region, feather);
         return new EditInput(kind, NameOf(kind), rgb, region, target, classId);

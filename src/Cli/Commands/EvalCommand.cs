@@ -41,7 +41,7 @@ internal static class EvalCommand
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);
-            int classes = model.Transformer.Config.NumClasses;
+            int classes = model.NumClasses;
             long baseSeed = pr.GetValue(seed);
             var requests = Enumerable.Range(0, classes).SelectMany(c => Enumerable.Range(0, n).Select(_ => c))
                 .Select((c, i) => new SampleRequest(c, baseSeed + i, settings)).ToList();

@@ -28,18 +28,38 @@ internal static class InfoCommand
             if (source.VarFile is not null)
             {
                 using var sd = StateDict.Read(source.VarFile);
-                var config = ConfigDetector.DetectVar(sd, source.NumHeads);
-                if (schedule is not null) config = config with { PatchNums = schedule };
-                schedule = config.PatchNums;
-                info["var"] = new JsonObject
+                if (ConfigDetector.IsHmar(sd))
                 {
-                    ["file"] = source.VarFile,
-                    ["entries"] = sd.Tensors.Count,
-                    ["parameters"] = sd.Tensors.Where(kv => kv.Value.dtype.IsFloatingPoint() && !kv.Key.EndsWith("attn_bias_for_masking") && !kv.Key.EndsWith("zero_k_bias")).Sum(kv => kv.Value.NumberOfElements),
-                    ["config"] = ComponentEntry.ConfigFrom(config),
-                    ["attention"] = config.AttnL2Norm ? "l2-norm (scale_mul_1H11 present)" : "plain (0.25/sqrt(head_dim))",
-                    ["total_tokens"] = config.TotalTokens,
-                };
+                    var hmar = ConfigDetector.DetectHmar(sd);
+                    if (schedule is not null) hmar = hmar with { Backbone = hmar.Backbone with { PatchNums = schedule } };
+                    schedule = hmar.Backbone.PatchNums;
+                    info["hmar"] = new JsonObject
+                    {
+                        ["file"] = source.VarFile,
+                        ["entries"] = sd.Tensors.Count,
+                        ["parameters"] = Parameters(sd),
+                        ["config"] = ComponentEntry.ConfigFrom(hmar),
+                        ["layout"] = $"base_blocks 0..{hmar.BaseDepth - 1} shared, ns_blocks and mask_blocks 0..{hmar.TailDepth - 1} (next-scale and masked tails)",
+                        ["attention"] = "block-diagonal: each scale attends to its own tokens only",
+                        ["decoders"] = new JsonArray("hmar"),
+                        ["total_tokens"] = hmar.Backbone.TotalTokens,
+                    };
+                }
+                else
+                {
+                    var config = ConfigDetector.DetectVar(sd, source.NumHeads);
+                    if (schedule is not null) config = config with { PatchNums = schedule };
+                    schedule = config.PatchNums;
+                    info["var"] = new JsonObject
+                    {
+                        ["file"] = source.VarFile,
+                        ["entries"] = sd.Tensors.Count,
+                        ["parameters"] = Parameters(sd),
+                        ["config"] = ComponentEntry.ConfigFrom(config),
+                        ["attention"] = config.AttnL2Norm ? "l2-norm (scale_mul_1H11 present)" : "plain (0.25/sqrt(head_dim))",
+                        ["total_tokens"] = config.TotalTokens,
+                    };
+                }
             }
             if (source.VaeFile is not null)
             {
@@ -61,4 +81,9 @@ internal static class InfoCommand
         }));
         return cmd;
     }
+
+    /// <summary>Learned values of a transformer file (buffers: the attention mask and the zero k biases, left out).</summary>
+    private static long Parameters(StateDict sd) => sd.Tensors
+        .Where(kv => kv.Value.dtype.IsFloatingPoint() && !kv.Key.EndsWith("attn_bias_for_masking") && !kv.Key.EndsWith("zero_k_bias"))
+        .Sum(kv => kv.Value.NumberOfElements);
 }

@@ -9,7 +9,7 @@ internal sealed class ModelArguments
 {
     public readonly Option<string?> Model = new("--model") { Description = $"Model name under weights/ or a folder with model.json (default: {ModelLoader.DefaultModel}). Ignored with --vae/--var." };
     public readonly Option<string?> Vae = new("--vae") { Description = "Official VQVAE checkpoint (.pth), e.g. vae_ch160v4096z32.pth." };
-    public readonly Option<string?> Var = new("--var") { Description = "Official VAR checkpoint (.pth), e.g. var_d16.pth." };
+    public readonly Option<string?> Var = new("--var") { Description = "Official VAR or HMAR checkpoint (.pth), e.g. var_d16.pth or hmar-d16.pth (the layout is detected)." };
     public readonly Option<string?> Refiner = new("--refiner") { Description = "Official VAR checkpoint of a CoDe refiner (.pth, e.g. refiner_8.pth or var_d16.pth), with --vae/--var and --decoder code." };
     public readonly Option<string> Role = new("--transformer") { Description = "Which transformer of a model folder: var (default) or refiner.", DefaultValueFactory = _ => "var" };
     public readonly Option<int?> Heads = new("--heads") { Description = "Attention heads, for checkpoints where it cannot be detected (plain attention; default width/64)." };

@@ -22,8 +22,9 @@ public static class DecodingLoop
             cancellation.ThrowIfCancellationRequested();
             if (!session.DropCancelled()) return;
             using var scope = NewDisposeScope();
-            var logits = plan.StepFor(si).Logits(session, si);
-            var (idxBl, hBChw) = TokenDraw.Draw(session, si, logits, plan.SamplingAt(si), plan.Constraint);
+            var step = plan.StepFor(si);
+            var logits = step.Logits(session, si);
+            var (idxBl, hBChw) = step.Draw(session, si, logits, plan.SamplingAt(si), plan.Constraint);
             session.Commit(si, idxBl, hBChw);
             foreach (var hook in plan.Hooks) hook.AfterScale(session, si);
         }

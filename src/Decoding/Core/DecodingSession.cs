@@ -50,7 +50,7 @@ public sealed class DecodingSession : IDisposable
     public static DecodingSession Start(ModelBundle model, IReadOnlyList<SampleRequest> requests, bool allowUnconditional = false)
     {
         if (requests.Count == 0) throw new ArgumentException("a session needs at least one request", nameof(requests));
-        int classes = model.Transformers.Values.Min(t => t.Config.NumClasses);
+        int classes = model.NumClasses;
         foreach (var r in requests)
         {
             int last = allowUnconditional || r.Edit is not null ? classes : classes - 1;

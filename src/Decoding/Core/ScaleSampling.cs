@@ -12,6 +12,12 @@ public sealed record ScaleSampling
     /// <summary>Guidance used instead of every row's cfg at this scale (the ramp t = cfg · si/(K−1) stays).</summary>
     public double? Cfg { get; init; }
 
+    /// <summary>
+    /// The guidance ramp t/cfg at this step instead of si/(K−1) (null = the ramp). HMAR's masked steps use 1e-6
+    /// (hmar.md §3 step 4: the reference hard-codes it, so they are effectively unguided).
+    /// </summary>
+    public double? GuidanceRatio { get; init; }
+
     /// <summary>Top-k used instead of every row's (0 = off).</summary>
     public int? TopK { get; init; }
 
@@ -25,6 +31,7 @@ public sealed record ScaleSampling
     public void Validate()
     {
         if (Cfg is { } c && (double.IsNaN(c) || c < 0 || c > 50)) throw new ArgumentOutOfRangeException(nameof(Cfg), c, "cfg must be in [0, 50]");
+        if (GuidanceRatio is { } g && (double.IsNaN(g) || g < 0 || g > 1)) throw new ArgumentOutOfRangeException(nameof(GuidanceRatio), g, "the guidance ratio must be in [0, 1]");
         if (TopK is < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "top-k must be ≥ 0 (0 = off)");
         if (TopP is { } p && (double.IsNaN(p) || p < 0 || p > 1)) throw new ArgumentOutOfRangeException(nameof(TopP), p, "top-p must be in [0, 1] (0 = off)");
         if (!(Temperature > 0) || double.IsInfinity(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be > 0");

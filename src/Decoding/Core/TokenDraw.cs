@@ -16,7 +16,7 @@ public static class TokenDraw
     public static Tensor Guided(DecodingSession session, int si, Tensor logits2BlV, ScaleSampling? scale = null)
     {
         int b = session.Count, sn = session.NumScales;
-        double ratio = sn == 1 ? 0 : si / (double)(sn - 1);
+        double ratio = scale?.GuidanceRatio ?? (sn == 1 ? 0 : si / (double)(sn - 1));
         using var cond = logits2BlV.narrow(0, 0, b);
         using var uncond = logits2BlV.narrow(0, b, b);
         if (scale?.Cfg is { } cfg)
@@ -48,6 +48,20 @@ public static class TokenDraw
     }
 
     /// <summary>
+    /// The per-row seeded inverse-CDF draw from filtered logits maskedBlV (B, l, V) (<see cref="Filtered"/>): l uniforms
+    /// from each row's generator, in row order. Returns tokens (B, l) int64.
+    /// </summary>
+    public static Tensor Sample(DecodingSession session, Tensor maskedBlV)
+    {
+        using var scope = NewDisposeScope();
+        long l = maskedBlV.shape[1], v = maskedBlV.shape[^1];
+        var cdf = maskedBlV.softmax(-1).to(ScalarType.Float64).cumsum(-1);
+        var u = stack(session.Rows.Select(r => r.Random.Uniforms(l)).ToArray()).to(maskedBlV.device);
+        var target = (u * cdf.select(-1, v - 1)).unsqueeze(-1);
+        return searchsorted(cdf, target).squeeze(-1).clamp_max(v - 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Draws scale <paramref name="si"/> for the session's B rows from logits2BlV (2B, l, V) float32 (conditional rows
     /// first) with the scale's settings. Returns tokens (B, l) int64 and embeddings (B, Cvae, pn, pn).
     /// </summary>
@@ -61,10 +75,7 @@ public static class TokenDraw
         long v = logits2BlV.shape[^1];
         double ratio = sn == 1 ? 0 : si / (double)(sn - 1);
         var masked = Filtered(session, si, logits2BlV, scale);
-        var cdf = masked.softmax(-1).to(ScalarType.Float64).cumsum(-1);
-        var u = stack(rows.Select(r => r.Random.Uniforms(l)).ToArray()).to(logits2BlV.device);
-        var target = (u * cdf.select(-1, v - 1)).unsqueeze(-1);
-        var idxBl = searchsorted(cdf, target).squeeze(-1).clamp_max(v - 1);
+        var idxBl = Sample(session, masked);
         Tensor? forcedBl = null;
         if (constraint is not null) (idxBl, forcedBl) = constraint.Apply(session, si, idxBl);
         var h = quantizer.EmbedTokens(idxBl);

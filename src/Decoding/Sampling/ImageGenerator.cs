@@ -15,8 +15,10 @@ public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
     /// <summary>The model sampled from.</summary>
     public ModelBundle Model => model;
 
-    /// <summary>The decoder (plain VAR on the model's default transformer unless given).</summary>
-    public IDecoder Decoder { get; } = decoder ?? new VarDecoding(model.DefaultTransformer);
+    /// <summary>The decoder (plain VAR on the model's default transformer, or HMAR when that is an HMAR transformer, unless given).</summary>
+    public IDecoder Decoder { get; } = decoder ?? (model.Hmar.ContainsKey(model.DefaultTransformer)
+        ? new HmarDecoding(null, model.DefaultTransformer)
+        : new VarDecoding(model.DefaultTransformer));
 
     /// <summary>
     /// Generates one image per request. Returns, by request position, the image or null when that request's own token

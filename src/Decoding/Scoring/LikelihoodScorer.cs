@@ -4,7 +4,7 @@ namespace Var.Decoding.Scoring;
 
 /// <summary>
 /// Teacher-forced scoring: the image is tokenised by the VQVAE, the transformer predicts every scale from the coarser
-/// ones under the block-causal mask (var.md §2.6, class dropout off), and the cross-entropy of the true tokens is
+/// ones under the block-causal mask (var.md §2.6, class dropout off; an HMAR model's next-scale head under its block-diagonal mask), and the cross-entropy of the true tokens is
 /// averaged per scale.
 /// </summary>
 public sealed class LikelihoodScorer(ModelBundle model)
@@ -18,8 +18,8 @@ public sealed class LikelihoodScorer(ModelBundle model)
             throw new ArgumentException($"images must be {size}×{size}, got {imagesBchw.shape[2]}×{imagesBchw.shape[3]}");
         foreach (var c in classIds)
         {
-            if (c < 0 || c >= model.Transformer.Config.NumClasses)
-                throw new ArgumentOutOfRangeException(nameof(classIds), c, $"class id must be in 0..{model.Transformer.Config.NumClasses - 1}");
+            if (c < 0 || c >= model.NumClasses)
+                throw new ArgumentOutOfRangeException(nameof(classIds), c, $"class id must be in 0..{model.NumClasses - 1}");
         }
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
@@ -27,10 +27,12 @@ public sealed class LikelihoodScorer(ModelBundle model)
         var idx = model.Vqvae.ImageToTokens(images);
         var input = model.Vqvae.Quantizer.TokensToVarInput(idx);
         var labels = tensor(classIds.Select(c => (long)c).ToArray(), dtype: ScalarType.Int64, device: model.Device);
-        var logits = model.Transformer.forward(labels, input);
+        // An HMAR default: its next-scale head, teacher-forced with block-diagonal attention (hmar.md §1).
+        var hmar = model.Hmar.GetValueOrDefault(model.DefaultTransformer);
+        var logits = hmar is not null ? hmar.forward(labels, input) : model.Transformer.forward(labels, input);
         var target = cat(idx, 1);
         var nllBL = logits.log_softmax(-1).gather(-1, target.unsqueeze(-1)).squeeze(-1).neg().to(ScalarType.Float64).cpu();
-        var ranges = model.Transformer.ScaleRanges;
+        var ranges = hmar is not null ? hmar.ScaleRanges : model.Transformer.ScaleRanges;
         var results = new List<LikelihoodScore>();
         for (int i = 0; i < classIds.Count; i++)
         {

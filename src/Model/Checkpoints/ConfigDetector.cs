@@ -51,6 +51,44 @@ public static partial class ConfigDetector
         };
     }
 
+    [GeneratedRegex(@"^(base_blocks|ns_blocks|mask_blocks)\.(\d+)\.")]
+    private static partial Regex HmarBlockIndex();
+
+    /// <summary>Whether a transformer checkpoint has the HMAR layout (hmar.md §1: base, next-scale and masked stacks).</summary>
+    public static bool IsHmar(StateDict sd) => sd.Has("ns_head.weight") || sd.Has("mask_head.weight") || sd.Has("word_embed_bias");
+
+    /// <summary>Detects an HMAR transformer's configuration (official <c>hmar-d*.pth</c> layout, hmar.md §1).</summary>
+    public static HmarConfig DetectHmar(StateDict sd)
+    {
+        var cls = sd.Shape("class_emb.weight");
+        var head = sd.Shape("ns_head.weight");
+        var word = sd.Shape("word_embed.weight");
+        var counts = new Dictionary<string, int> { ["base_blocks"] = 0, ["ns_blocks"] = 0, ["mask_blocks"] = 0 };
+        foreach (var m in sd.Tensors.Keys.Select(k => HmarBlockIndex().Match(k)).Where(m => m.Success))
+            counts[m.Groups[1].Value] = Math.Max(counts[m.Groups[1].Value], int.Parse(m.Groups[2].Value) + 1);
+        int tail = counts["ns_blocks"];
+        if (tail < 1) throw new CheckpointException(sd.File, "no 'ns_blocks.N.*' keys: not an HMAR checkpoint");
+        if (counts["mask_blocks"] != tail)
+            throw new CheckpointException(sd.File, $"{counts["mask_blocks"]} masked-prediction blocks for {tail} next-scale blocks: the two tails must have the same depth");
+        int width = (int)cls[1];
+        string first = counts["base_blocks"] > 0 ? "base_blocks.0" : "ns_blocks.0";
+        bool l2 = sd.Has($"{first}.attn.scale_mul_1H11");
+        int hidden = (int)sd.Shape($"{first}.ffn.fc1.weight")[0];
+        var backbone = new VarConfig
+        {
+            Depth = counts["base_blocks"] + tail,
+            EmbedDim = width,
+            NumHeads = l2 ? (int)sd.Shape($"{first}.attn.scale_mul_1H11")[1] : Math.Max(1, width / 64),
+            NumClasses = (int)cls[0] - 1,
+            VocabSize = (int)head[0],
+            VaeChannels = (int)word[1],
+            PatchNums = PatchNumsFromLevels(sd),
+            AttnL2Norm = l2,
+            MlpRatio = hidden / (double)width,
+        };
+        return new HmarConfig { Backbone = backbone, TailDepth = tail };
+    }
+
     /// <summary>The schedule from the <c>lvl_1L</c> buffer (tokens per level = pn²), or from the position table's length.</summary>
     private static int[] PatchNumsFromLevels(StateDict sd)
     {

@@ -98,7 +98,22 @@ public static class ModelLoader
             if (source.VarFile is null || source.VaeFile is null)
                 throw new ArgumentException("official checkpoints need both --vae and --var");
             if (source.Role != ModelBundle.DefaultRole) throw new ArgumentException("--transformer selects a transformer of a model folder; with --vae/--var use --refiner");
-            var (vae, var) = LoadOfficialPair(source.VaeFile, source.VarFile, source.NumHeads, source.PatchNums);
+            VarTransformer? var = null;
+            HmarTransformer? hmar = null;
+            using (var sd = StateDict.Read(source.VarFile))
+            {
+                if (ConfigDetector.IsHmar(sd)) hmar = LoadHmar(sd, source.PatchNums);
+                else var = LoadVar(sd, source.NumHeads, source.PatchNums);
+            }
+            if (hmar is not null)
+            {
+                if (source.RefinerFile is not null) throw new ArgumentException("--refiner goes with a VAR checkpoint; --var is an HMAR checkpoint");
+                var hmarVae = LoadVqvaeFile(source.VaeFile, hmar.Backbone.PatchNums);
+                return new ModelBundle(Path.GetFileNameWithoutExtension(source.VarFile), hmarVae, new Dictionary<string, VarTransformer>(), HmarRole,
+                    new Dictionary<string, ImageClassifier>(), OfficialCatalog(hmar.Backbone.NumClasses), device, dtype,
+                    hmar: new Dictionary<string, HmarTransformer>(StringComparer.Ordinal) { [HmarRole] = hmar });
+            }
+            var vae = LoadVqvaeFile(source.VaeFile, var!.Config.PatchNums);
             var catalog = OfficialCatalog(var.Config.NumClasses);
             var pair = new Dictionary<string, VarTransformer>(StringComparer.Ordinal) { [ModelBundle.DefaultRole] = var };
             if (source.RefinerFile is not null) pair["refiner"] = LoadOfficialRefiner(source.RefinerFile, var.Config, source.PatchNums);
@@ -113,14 +128,18 @@ public static class ModelLoader
         var vqvae = LoadVqvae(folder, manifest);
         var transformers = manifest.Components.Where(c => c.Value.Kind == "var")
             .ToDictionary(c => c.Key, c => LoadTransformer(folder, manifest, c.Key), StringComparer.Ordinal);
+        var hmars = manifest.Components.Where(c => c.Value.Kind == HmarKind)
+            .ToDictionary(c => c.Key, c => LoadHmarComponent(folder, manifest, c.Key), StringComparer.Ordinal);
         var classifiers = manifest.Components.Where(c => c.Value.Kind == "classifier" && !IsJudge(c.Key))
             .ToDictionary(c => c.Key, c => LoadClassifier(folder, c.Key), StringComparer.Ordinal);
         var numClasses = transformers.TryGetValue(source.Role, out var main)
             ? main.Config.NumClasses
-            : throw new CheckpointException(manifestPath, $"component '{source.Role}' is not a transformer");
+            : hmars.TryGetValue(source.Role, out var mainHmar)
+                ? mainHmar.Backbone.NumClasses
+                : throw new CheckpointException(manifestPath, $"component '{source.Role}' is not a transformer");
         var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(numClasses);
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
-            classifiers, classes, device, dtype, manifest.Sampling)
+            classifiers, classes, device, dtype, manifest.Sampling, hmars)
         { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts };
     }
 
@@ -131,15 +150,54 @@ public static class ModelLoader
     public static (MultiScaleVqvae Vae, VarTransformer Var) LoadOfficialPair(string vaeFile, string varFile, int? numHeads = null, int[]? patchNums = null)
     {
         VarTransformer var;
-        using (var sd = StateDict.Read(varFile))
-        {
-            var config = ConfigDetector.DetectVar(sd, numHeads);
-            if (patchNums is not null) config = config with { PatchNums = patchNums };
-            var = Build(() => new VarTransformer(config), varFile);
-            sd.LoadInto(var);
-        }
+        using (var sd = StateDict.Read(varFile)) var = LoadVar(sd, numHeads, patchNums);
         var vae = LoadVqvaeFile(vaeFile, var.Config.PatchNums);
         return (vae, var);
+    }
+
+    /// <summary>Role of an official HMAR checkpoint's transformer in its bundle, and the manifest kind of HMAR components.</summary>
+    public const string HmarRole = "hmar";
+
+    /// <summary>The model.json component kind of an HMAR transformer.</summary>
+    public const string HmarKind = "hmar";
+
+    /// <summary>Loads an official HMAR checkpoint (<c>hmar-d*.pth</c> layout, hmar.md §1) with its detected configuration.</summary>
+    public static HmarTransformer LoadOfficialHmar(string hmarFile, int[]? patchNums = null)
+    {
+        using var sd = StateDict.Read(hmarFile);
+        return LoadHmar(sd, patchNums);
+    }
+
+    /// <summary>Loads an HMAR transformer component of a model folder (kind "hmar", config an <see cref="HmarConfig"/>).</summary>
+    public static HmarTransformer LoadHmarComponent(string folder, ModelManifest manifest, string role)
+    {
+        var entry = manifest.Component(role, Path.Combine(folder, ModelManifest.FileName));
+        var config = entry.ConfigAs<HmarConfig>();
+        var file = Path.Combine(folder, entry.File);
+        var hmar = Build(() => new HmarTransformer(config), file);
+        using var sd = StateDict.Read(file);
+        sd.LoadInto(hmar);
+        hmar.eval();
+        return hmar;
+    }
+
+    private static HmarTransformer LoadHmar(StateDict sd, int[]? patchNums)
+    {
+        var config = ConfigDetector.DetectHmar(sd);
+        if (patchNums is not null) config = config with { Backbone = config.Backbone with { PatchNums = patchNums } };
+        var hmar = Build(() => new HmarTransformer(config), sd.File);
+        sd.LoadInto(hmar);
+        hmar.eval();
+        return hmar;
+    }
+
+    private static VarTransformer LoadVar(StateDict sd, int? numHeads, int[]? patchNums)
+    {
+        var config = ConfigDetector.DetectVar(sd, numHeads);
+        if (patchNums is not null) config = config with { PatchNums = patchNums };
+        var var = Build(() => new VarTransformer(config), sd.File);
+        sd.LoadInto(var);
+        return var;
     }
 
     /// <summary>

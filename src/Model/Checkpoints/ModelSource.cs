@@ -9,7 +9,7 @@ public sealed record ModelSource
     /// <summary>Official VQVAE checkpoint (.pth or .safetensors).</summary>
     public string? VaeFile { get; init; }
 
-    /// <summary>Official VAR checkpoint (.pth or .safetensors).</summary>
+    /// <summary>Official VAR or HMAR checkpoint (.pth or .safetensors; the layout is detected).</summary>
     public string? VarFile { get; init; }
 
     /// <summary>Official VAR checkpoint of a CoDe refiner (e.g. refiner_8.pth or var_d16.pth), loaded as the role "refiner".</summary>

@@ -179,6 +179,30 @@ public sealed class ResidualQuantizer : nn.Module
     }
 
     /// <summary>
+    /// Scale <paramref name="si"/>'s own contribution at its own size (hmar.md §1, the masked-step input h_k):
+    /// area_down(φ_k(bicubic_up(emb(idxBl)))), (B, pn², Cvae). Computed from every token of idxBl (B, pn²), so a token
+    /// reaches its neighbours' slots through the upsample and φ's 3×3 convolution (the reference's leak).
+    /// </summary>
+    public Tensor OwnScaleInput(int si, Tensor idxBl)
+    {
+        using var scope = NewDisposeScope();
+        int side = PatchNums[^1];
+        var h = PhiAt(si).forward(UpToFull(si, EmbedTokens(idxBl), side));
+        return DownToScale(h, si).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The masked-prediction teacher input (hmar.md §1, <c>idxBl_to_mask_input</c>): <see cref="OwnScaleInput"/> of every
+    /// scale but the first, concatenated, (B, L − pn₀², Cvae).
+    /// </summary>
+    public Tensor TokensToMaskInput(IReadOnlyList<Tensor> idxBl)
+    {
+        using var scope = NewDisposeScope();
+        var parts = Enumerable.Range(1, PatchNums.Length - 1).Select(si => OwnScaleInput(si, idxBl[si])).ToArray();
+        return cat(parts, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Training forward (var.md §1.6 "VAE training forward"): quantizes fBChw (B, Cvae, H, W) with gradients flowing to
     /// the codebook and φ, returning the straight-through f̂ = (f̂ − f).detach() + f, the VQ loss
     /// mean over scales of [β·mse(f̂.detach(), f) + mse(f̂, f.detach())], and code-hit counts per scale (SN, V) int64.

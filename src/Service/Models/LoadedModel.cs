@@ -11,9 +11,8 @@ public sealed class LoadedModel
     {
         Name = name;
         Model = model;
-        var config = model.Transformer.Config;
         ImageSize = model.ImageSize;
-        PatchNums = config.PatchNums.ToArray();
+        PatchNums = model.Vqvae.Config.PatchNums.ToArray();
         ClassNames = model.Classes.Names;
         ClassSynonyms = Enumerable.Range(0, model.Classes.Count).Select(i => model.Classes.SynonymsOf(i)).ToArray();
         Defaults = model.Sampling with { MoreSmooth = false };
@@ -21,7 +20,17 @@ public sealed class LoadedModel
         Transformers = model.Transformers.Keys.Order(StringComparer.Ordinal).ToArray();
         DefaultTransformer = model.DefaultTransformer;
         // TTS-VAR works with every model (the implicit reward needs no extra network).
-        Decoders = model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner) ? ["var", "code", "tts_var"] : ["var", "tts_var"];
+        // HMAR needs an HMAR transformer; a model whose default transformer is one decodes with HMAR only.
+        var decoders = new List<string>();
+        if (model.Transformers.ContainsKey(model.DefaultTransformer))
+        {
+            decoders.Add("var");
+            if (model.Transformers.ContainsKey(CollaborativeDecoding.DefaultRefiner)) decoders.Add("code");
+            decoders.Add("tts_var");
+        }
+        if (model.Hmar.Count > 0) decoders.Add("hmar");
+        Decoders = decoders;
+        HmarTransformer = model.Hmar.ContainsKey(model.DefaultTransformer) ? model.DefaultTransformer : model.Hmar.Count > 0 ? Var.Model.Checkpoints.ModelLoader.HmarRole : null;
         DefaultDraftScales = model.DefaultDraftScales ?? Math.Max(1, PatchNums.Count - 2);
         Device = model.Device.ToString().ToLowerInvariant();
     }
@@ -53,8 +62,11 @@ public sealed class LoadedModel
     /// <summary>Role of the default transformer (the CoDe drafter).</summary>
     public string DefaultTransformer { get; }
 
-    /// <summary>Decoders that work with this model ("var", "tts_var", and "code" when it has a refiner).</summary>
+    /// <summary>Decoders that work with this model ("var", "tts_var", "code" when it has a refiner, "hmar" when it has an HMAR transformer).</summary>
     public IReadOnlyList<string> Decoders { get; }
+
+    /// <summary>Role of the HMAR transformer the hmar decoder uses, or null when the model has none.</summary>
+    public string? HmarTransformer { get; }
 
     /// <summary>CoDe draft scales used when a request leaves them 0 (model.json, else K−2).</summary>
     public int DefaultDraftScales { get; }

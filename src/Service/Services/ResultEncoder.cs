@@ -44,6 +44,8 @@ public static class ResultEncoder
             message.Settings.Refiner = code.Refiner;
             if (code.RefinerCfg is { } refinerCfg) message.Settings.RefinerCfg = refinerCfg;
         }
+        if (plan.Decoder is HmarDecoding hmar)
+            message.Settings.StepsPerScale.AddRange(hmar.Schedule(plan.Model.PatchNums).Passes);
         if (plan.Decoder is TtsSearch search)
         {
             var schedule = search.Resolve(plan.Model.Model).Schedule;

@@ -17,7 +17,7 @@ namespace Var.Service.Validation;
 
 /// <summary>
 /// Turns a <see cref="GenerateRequest"/> into a <see cref="GenerationPlan"/>, or throws: INVALID_ARGUMENT with a field
-/// violation per problem, UNIMPLEMENTED for a reserved decoder, UNAVAILABLE while the models load.
+/// violation per problem, UNAVAILABLE while the models load.
 /// </summary>
 public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<SchedulerOptions> options)
 {
@@ -89,9 +89,6 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
     {
         var violations = new ViolationList();
         var limits = options.Value;
-
-        if (request.DecoderCase is GenerateRequest.DecoderOneofCase.Hmar)
-            throw new RpcException(new Status(StatusCode.Unimplemented, "decoder hmar (HMAR) is not available yet; 'var', 'code' and 'tts_var' are"));
 
         LoadedModel? model = null;
         if (request.Model.Length > MaxTextLength) violations.Add(prefix + "model", $"longer than {MaxTextLength} characters");
@@ -172,7 +169,31 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         if (request.RequestId.Length > MaxTextLength || request.RequestId.Any(char.IsControl))
             violations.Add(prefix + "request_id", $"at most {MaxTextLength} printable characters");
 
-        IDecoder decoder = new VarDecoding();
+        IDecoder decoder = model is { HmarTransformer: { } only } && !model.Decoders.Contains("var") ? new HmarDecoding(null, only) : new VarDecoding();
+        if (model is not null && request.DecoderCase is GenerateRequest.DecoderOneofCase.Var or GenerateRequest.DecoderOneofCase.TtsVar or GenerateRequest.DecoderOneofCase.Hmar)
+        {
+            string kind = request.DecoderCase switch
+            {
+                GenerateRequest.DecoderOneofCase.Var => "var",
+                GenerateRequest.DecoderOneofCase.TtsVar => "tts_var",
+                _ => "hmar",
+            };
+            if (!model.Decoders.Contains(kind))
+                violations.Add(prefix + kind, $"model '{model.Name}' does not decode with {kind} (its decoders: {string.Join(", ", model.Decoders)})");
+        }
+        if (request.DecoderCase == GenerateRequest.DecoderOneofCase.Hmar && model is { HmarTransformer: { } role })
+        {
+            try
+            {
+                var hmar = new HmarDecoding(request.Hmar.StepsPerScale.Count == 0 ? null : request.Hmar.StepsPerScale.ToArray(), role);
+                hmar.Schedule(model.PatchNums);
+                decoder = hmar;
+            }
+            catch (ArgumentException e)
+            {
+                violations.Add(prefix + "hmar.steps_per_scale", e.Message);
+            }
+        }
         if (request.DecoderCase == GenerateRequest.DecoderOneofCase.Code && model is not null)
             decoder = CodeDecoding(request.Code, model, prefix + "code.", violations) ?? decoder;
         int rowsPerImage = 1;

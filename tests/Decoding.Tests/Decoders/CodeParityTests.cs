@@ -13,44 +13,18 @@ namespace Var.Decoding.Tests.Decoders;
 /// </summary>
 public class CodeParityTests
 {
-    private const double Tolerance = 1e-4;
     private static readonly int[] PatchNums = [1, 2, 3, 4];
     private static readonly int[] TopKPerScale = [0, 48, 24, 12];
     private static readonly double[] TempPerScale = [1.1, 1.2, 1.3, 0.9];
 
-    private static string Fixture(string folder, string name)
-    {
-        string? root = null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && root is null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Var.sln"))) root = Path.Combine(dir.FullName, "..", "shared", "fixtures");
-        var env = Environment.GetEnvironmentVariable("VAR_FIXTURES");
-        if (!string.IsNullOrEmpty(env)) root = env;
-        var path = root is null ? name : Path.Combine(root, folder, name);
-        Skip.IfNot(File.Exists(path), $"fixture file {path} is absent (../shared/fixtures beside the repository, or VAR_FIXTURES)");
-        return path;
-    }
-
     /// <summary>The fixture's drafter (var-parity var_l2.pth) and refiner sharing the var-parity VQVAE.</summary>
     private static ModelBundle LoadPair() => ModelLoader.Load(new ModelSource
     {
-        VaeFile = Fixture("var-parity", "vae.pth"),
-        VarFile = Fixture("var-parity", "var_l2.pth"),
-        RefinerFile = Fixture("code-parity", "refiner.pth"),
+        VaeFile = ParityFixture.File("var-parity", "vae.pth"),
+        VarFile = ParityFixture.File("var-parity", "var_l2.pth"),
+        RefinerFile = ParityFixture.File("code-parity", "refiner.pth"),
         PatchNums = PatchNums,
     });
-
-    private static void AssertClose(Tensor expected, Tensor actual, string name)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        double diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max().item<double>();
-        Assert.True(diff <= Tolerance, $"{name}: max abs diff {diff:E3} > {Tolerance:E0}");
-    }
-
-    /// <summary>Forces the fixture's ground-truth tokens (the official run was fed them instead of samples).</summary>
-    private sealed class ForceTokens(IReadOnlyDictionary<string, Tensor> e) : ITokenConstraint
-    {
-        public (Tensor IdxBl, Tensor? ForcedBl) Apply(DecodingSession session, int si, Tensor idxBl) => (e[$"vae.idx.{si}"].to(ScalarType.Int64), null);
-    }
 
     /// <summary>Keeps each scale's logits, guided logits and sampling distribution, as computed in the loop.</summary>
     private sealed class Recording(IScaleStep inner, Dictionary<string, Tensor> got, DecodingPlan plan) : IScaleStep
@@ -65,18 +39,13 @@ public class CodeParityTests
         }
     }
 
-    private sealed class AfterEachScale(Action<DecodingSession, int> action) : IScaleHook
-    {
-        public void AfterScale(DecodingSession session, int si) => action(session, si);
-    }
-
     [SkippableTheory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
     public void CodeMatchesTheOfficialRun(int n)
     {
-        using var expected = StateDict.Read(Fixture("code-parity", "expected.safetensors"));
+        using var expected = StateDict.Read(ParityFixture.File("code-parity", "expected.safetensors"));
         using var model = LoadPair();
         var e = expected.Tensors;
         var labels = e["labels"].data<long>().ToArray();
@@ -86,7 +55,7 @@ public class CodeParityTests
         var got = new Dictionary<string, Tensor>();
         var basePlan = new CollaborativeDecoding(n).Plan(model);
         var scales = Enumerable.Range(0, PatchNums.Length).Select(si => new ScaleSampling { TopK = TopKPerScale[si], Temperature = TempPerScale[si] }).ToArray();
-        var hook = new AfterEachScale((session, si) =>
+        var hook = new ParityFixture.AfterEachScale((session, si) =>
         {
             got[$"f_hat.{si}"] = session.FHat.clone().DetachFromDisposeScope();
             if (si == n - 1) got["token_hub"] = session.InputsUpTo(n).clone().DetachFromDisposeScope();
@@ -95,7 +64,7 @@ public class CodeParityTests
         var plan = new DecodingPlan(PatchNums.Length, basePlan.Segments.Select(s => s with { Step = new Recording(s.Step, got, basePlan with { Scales = scales }) }).ToArray())
         {
             Scales = scales,
-            Constraint = new ForceTokens(e),
+            Constraint = new ParityFixture.GroundTruthTokens(e),
             Hooks = [hook],
         };
         using (var scope = NewDisposeScope())
@@ -110,32 +79,32 @@ public class CodeParityTests
         {
             string stage = si < n ? "draft" : "refine";
             var p = $"N{n}.{stage}";
-            if (si < n) AssertClose(e[$"{p}.logits.{si}"], got[$"logits.{si}"], $"{p}.logits.{si}");
+            if (si < n) ParityFixture.AssertClose(e[$"{p}.logits.{si}"], got[$"logits.{si}"], $"{p}.logits.{si}");
             else if (si == n)
             {
                 var prefill = e[$"N{n}.refine.prefill.logits"];
                 int begin = si == 0 ? 0 : ends[si - 1];
-                AssertClose(prefill.narrow(1, begin, ends[si] - begin), got[$"logits.{si}"], $"N{n}.refine.prefill.logits[{begin}:{ends[si]}]");
+                ParityFixture.AssertClose(prefill.narrow(1, begin, ends[si] - begin), got[$"logits.{si}"], $"N{n}.refine.prefill.logits[{begin}:{ends[si]}]");
             }
-            else AssertClose(e[$"{p}.logits.{si}"], got[$"logits.{si}"], $"{p}.logits.{si}");
-            AssertClose(e[$"{p}.guided.{si}"], got[$"guided.{si}"], $"{p}.guided.{si}");
-            AssertClose(e[$"{p}.probs.{si}"], got[$"probs.{si}"], $"{p}.probs.{si}");
-            AssertClose(e[$"{p}.f_hat.{si}"], got[$"f_hat.{si}"], $"{p}.f_hat.{si}");
+            else ParityFixture.AssertClose(e[$"{p}.logits.{si}"], got[$"logits.{si}"], $"{p}.logits.{si}");
+            ParityFixture.AssertClose(e[$"{p}.guided.{si}"], got[$"guided.{si}"], $"{p}.guided.{si}");
+            ParityFixture.AssertClose(e[$"{p}.probs.{si}"], got[$"probs.{si}"], $"{p}.probs.{si}");
+            ParityFixture.AssertClose(e[$"{p}.f_hat.{si}"], got[$"f_hat.{si}"], $"{p}.f_hat.{si}");
         }
-        AssertClose(e[$"N{n}.handover.f_hat"], got[$"f_hat.{n - 1}"], $"N{n}.handover.f_hat");
-        AssertClose(e[$"N{n}.handover.token_hub"], got["token_hub"], $"N{n}.handover.token_hub");
-        AssertClose(e[$"N{n}.final_image01"], got["image01"], $"N{n}.final_image01");
+        ParityFixture.AssertClose(e[$"N{n}.handover.f_hat"], got[$"f_hat.{n - 1}"], $"N{n}.handover.f_hat");
+        ParityFixture.AssertClose(e[$"N{n}.handover.token_hub"], got["token_hub"], $"N{n}.handover.token_hub");
+        ParityFixture.AssertClose(e[$"N{n}.final_image01"], got["image01"], $"N{n}.final_image01");
         foreach (var t in got.Values) t.Dispose();
     }
 
     [SkippableFact]
     public void TheRefinerTeacherForcedLogitsMatch()
     {
-        using var expected = StateDict.Read(Fixture("code-parity", "expected.safetensors"));
+        using var expected = StateDict.Read(ParityFixture.File("code-parity", "expected.safetensors"));
         using var model = LoadPair();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var e = expected.Tensors;
-        AssertClose(e["refiner.logits_teacher"], model.TransformerFor("refiner").forward(e["labels"], e["vae.var_input"]), "refiner.logits_teacher");
+        ParityFixture.AssertClose(e["refiner.logits_teacher"], model.TransformerFor("refiner").forward(e["labels"], e["vae.var_input"]), "refiner.logits_teacher");
     }
 }
