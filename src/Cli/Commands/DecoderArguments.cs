@@ -56,7 +56,7 @@ internal sealed class DecoderArguments
     /// </summary>
     public static IDecoder Create(DecoderChoice choice, ModelBundle model)
     {
-        string Name(string option) => choice.FieldNames ? option.TrimStart('-').Replace("-transformer", "").Replace('-', '_') : option;
+        string Name(string option) => !choice.FieldNames ? option : option == "--steps" ? "steps_per_scale" : option.TrimStart('-').Replace("-transformer", "").Replace('-', '_');
         bool hmarModel = model.Hmar.ContainsKey(model.DefaultTransformer);
         var kind = (choice.Kind ?? (hmarModel ? "hmar" : "var")).Trim().ToLowerInvariant();
         if (kind != "hmar" && choice.Steps is not null) throw new ArgumentException($"{Name("--steps")} needs {Name("--decoder")} hmar");
