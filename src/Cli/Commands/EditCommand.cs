@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Var.Client;
 using Var.Decoding.Editing;
 using Var.Decoding.Imaging;
 using Var.Decoding.Sampling;
@@ -30,11 +31,12 @@ internal static class EditCommand
         var feather = new Option<int>("--feather") { Description = "Blend the result into the input's pixels over this many pixels outside the region (no seam); beyond it the output is the input. 0 = off.", DefaultValueFactory = _ => 0 };
         var grid = new Option<string?>("--grid") { Description = "Also write one PNG row: the input (for outpainting: the canvas) followed by every edit." };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
+        var server = new Option<string?>("--server") { Description = "Edit on a running generation service (http://HOST:PORT) instead of the local engine: same files and manifest; --outpaint-scale stays the service's 0.75." };
         var cmd = new Command("edit", "Inpaint, outpaint or class-edit a region of an image (any decoder); writes PNGs plus manifest.jsonl.");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
         decoders.AddTo(cmd);
-        foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, feather, count, seed, output, batch, grid }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, feather, count, seed, output, batch, grid, server }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
             int n = pr.GetValue(count);
@@ -43,6 +45,12 @@ internal static class EditCommand
             if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
             var imagePath = pr.GetValue(image)!;
             EditInput.Check(imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode), pr.GetValue(cls));
+            if (pr.GetValue(server) is { } address)
+            {
+                if (pr.GetValue(outpaintScale) != EditRegion.DefaultOutpaintScale) throw new ArgumentException("--outpaint-scale cannot be changed with --server (the service uses 0.75)");
+                return RemoteEdit(address, pr, models, sampling, decoders, imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode)!, pr.GetValue(cls),
+                    pr.GetValue(feather), n, pr.GetValue(seed), pr.GetValue(output)!, ct);
+            }
             using var model = models.Load(pr);
             int size = model.ImageSize;
             var settings = sampling.Settings(pr, model);
@@ -92,5 +100,65 @@ internal static class EditCommand
             return 0;
         })));
         return cmd;
+    }
+
+    // var edit --server: one Edit call; the files and manifest lines of a local run, with the server's settings.
+    private static int RemoteEdit(string address, ParseResult pr, ModelArguments models, SamplingOptions sampling, DecoderArguments decoders,
+        string imagePath, string? maskPath, string? box, string mode, string? cls, int feather, int n, long baseSeed, string outDir, CancellationToken ct)
+    {
+        using var remote = new VarClient(address);
+        var request = new RemoteEdit
+        {
+            Generation = new RemoteRequest
+            {
+                Model = pr.GetValue(models.Model),
+                Class = cls ?? "",
+                Count = n,
+                Seed = baseSeed,
+                Cfg = pr.GetValue(sampling.Cfg),
+                TopK = pr.GetValue(sampling.TopK),
+                TopP = pr.GetValue(sampling.TopP),
+                MoreSmooth = pr.GetValue(sampling.MoreSmooth),
+                Decoder = pr.GetValue(decoders.Decoder) ?? "var",
+                DraftScales = pr.GetValue(decoders.DraftScales),
+                RefinerCfg = pr.GetValue(decoders.RefinerCfg),
+                Budget = pr.GetValue(decoders.Budget),
+                Reward = pr.GetValue(decoders.Reward),
+            },
+            Image = File.ReadAllBytes(imagePath),
+            Mask = maskPath is null ? null : File.ReadAllBytes(maskPath),
+            Box = box is null ? null : EditInput.ParseBox(box),
+            Mode = mode,
+            Feather = feather,
+        };
+        IReadOnlyList<RemoteImage> images;
+        try
+        {
+            images = remote.EditAsync(request, p =>
+            {
+                if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[edit] scale {p.Scale + 1}/{p.NumScales}   ");
+            }, ct).GetAwaiter().GetResult();
+        }
+        catch (RemoteGenerationException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+        Console.Error.WriteLine();
+        Directory.CreateDirectory(outDir);
+        using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
+        string modeName = mode.Trim().ToLowerInvariant();
+        foreach (var img in images)
+        {
+            var file = $"{Path.GetFileNameWithoutExtension(imagePath)}_{modeName}_{GenerateCommand.FileName(img.ClassName, img.ClassId, img.Seed)}";
+            File.WriteAllBytes(Path.Combine(outDir, file), img.Data);
+            var line = ManifestLines.Remote(file, img, address);
+            line["image"] = Path.GetFullPath(imagePath);
+            line["mode"] = modeName;
+            line["mask"] = maskPath is null ? null : Path.GetFullPath(maskPath);
+            line["box"] = box;
+            manifest.WriteLine(line.ToJsonString());
+        }
+        Console.WriteLine($"wrote {images.Count} edits ({modeName}) from {address} to {outDir}");
+        return 0;
     }
 }
