@@ -30,7 +30,7 @@ public sealed record RemoteRequest
     /// <summary>Gumbel "more smooth" embeddings.</summary>
     public bool MoreSmooth { get; init; }
 
-    /// <summary>Decoder: "var", "code" or "tts" (HMAR is reserved and refused by the server).</summary>
+    /// <summary>Decoder: "var", "code", "tts" or "hmar".</summary>
     public string Decoder { get; init; } = "var";
 
     /// <summary>CoDe: scales made by the drafter (null = the model's default).</summary>
