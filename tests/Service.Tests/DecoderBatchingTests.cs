@@ -27,12 +27,9 @@ public sealed class DecoderBatchingTests(DecoderBatchingTests.Factory factory) :
         public DecodingPlan Plan(ModelBundle model) => new VarDecoding().Plan(model);
     }
 
-    [Fact]
-    public async Task TwoDecoderKindsNeverShareABatch()
+    /// <summary>Submits the plans at once, waits for them, and returns the request ids of each batch's images (one entry per image).</summary>
+    internal static async Task<List<string[]>> BatchesOf(GenerationScheduler scheduler, IEnumerable<GenerationPlan> plans)
     {
-        await factory.WaitServingAsync();
-        var scheduler = factory.Scheduler;
-        var model = scheduler.FindModel("")!;
         var batches = new ConcurrentBag<string[]>();
         void Record(BatchScaleInfo info)
         {
@@ -41,10 +38,7 @@ public sealed class DecoderBatchingTests(DecoderBatchingTests.Factory factory) :
         scheduler.AfterScale += Record;
         try
         {
-            var decoders = new IDecoder[] { new VarDecoding(), new OtherKind(), new VarDecoding(), new OtherKind() };
-            var tickets = decoders.Select((d, i) => scheduler.Submit(
-                new GenerationPlan($"{d.Kind}-{i}", model, d, [new ImageSpec(0, i, 100 + i, model.Defaults)], OutputSpec.Png, false),
-                CancellationToken.None, DateTime.MaxValue)).ToList();
+            var tickets = plans.Select(p => scheduler.Submit(p, CancellationToken.None, DateTime.MaxValue)).ToList();
             foreach (var ticket in tickets)
             {
                 await foreach (var _ in ticket.Events.ReadAllAsync()) { }
@@ -55,7 +49,18 @@ public sealed class DecoderBatchingTests(DecoderBatchingTests.Factory factory) :
         {
             scheduler.AfterScale -= Record;
         }
-        var seen = batches.ToList();
+        return batches.ToList();
+    }
+
+    [Fact]
+    public async Task TwoDecoderKindsNeverShareABatch()
+    {
+        await factory.WaitServingAsync();
+        var scheduler = factory.Scheduler;
+        var model = scheduler.FindModel("")!;
+        var decoders = new IDecoder[] { new VarDecoding(), new OtherKind(), new VarDecoding(), new OtherKind() };
+        var seen = await BatchesOf(scheduler, decoders.Select((d, i) =>
+            new GenerationPlan($"{d.Kind}-{i}", model, d, [new ImageSpec(0, i, 100 + i, model.Defaults)], OutputSpec.Png, false)));
         Assert.All(seen, ids => Assert.Single(ids.Select(id => id.Split('-')[0]).Distinct()));
         // Requests of the same kind did meet in one batch: the grouping is by key, not one request per batch.
         Assert.Equal(2, seen.Count);
@@ -89,32 +94,12 @@ public sealed class RowBudgetTests(RowBudgetTests.Factory factory) : IClassFixtu
         await factory.WaitServingAsync();
         var scheduler = factory.Scheduler;
         var model = scheduler.FindModel("")!;
-        var batches = new ConcurrentBag<string[]>();
-        void Record(BatchScaleInfo info)
-        {
-            if (info.Scale == 0) batches.Add(info.RequestIds.ToArray());
-        }
-        scheduler.AfterScale += Record;
-        try
-        {
-            var images = Enumerable.Range(0, 4).Select(i => new ImageSpec(i, 0, 200 + i, model.Defaults)).ToArray();
-            var plans = new[]
-            {
-                new GenerationPlan("wide", model, new Wide(), images, OutputSpec.Png, false) { RowsPerImage = 5 },
-                new GenerationPlan("plain", model, new VarDecoding(), images, OutputSpec.Png, false),
-            };
-            var tickets = plans.Select(p => scheduler.Submit(p, CancellationToken.None, DateTime.MaxValue)).ToList();
-            foreach (var ticket in tickets)
-            {
-                await foreach (var _ in ticket.Events.ReadAllAsync()) { }
-                scheduler.Release(ticket);
-            }
-        }
-        finally
-        {
-            scheduler.AfterScale -= Record;
-        }
-        var seen = batches.ToList();
+        var images = Enumerable.Range(0, 4).Select(i => new ImageSpec(i, 0, 200 + i, model.Defaults)).ToArray();
+        var seen = await DecoderBatchingTests.BatchesOf(scheduler,
+        [
+            new GenerationPlan("wide", model, new Wide(), images, OutputSpec.Png, false) { RowsPerImage = 5 },
+            new GenerationPlan("plain", model, new VarDecoding(), images, OutputSpec.Png, false),
+        ]);
         Assert.Equal([2, 2], seen.Where(b => b[0] == "wide").Select(b => b.Length));
         Assert.Equal([4], seen.Where(b => b[0] == "plain").Select(b => b.Length));
     }

@@ -135,29 +135,20 @@ internal sealed class DecoderArguments
         _ => throw new ArgumentException($"{option} '{text}' is not one of value, diff, sum, max"),
     };
 
-    private static int[] ParseInts(string text, string option)
-    {
-        try
-        {
-            return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        }
-        catch (FormatException)
-        {
-            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of integers");
-        }
-    }
+    private static int[] ParseInts(string text, string option) => ParseList(text, option, "integers", int.Parse);
 
-    private static double[] ParseDoubles(string text, string option)
+    private static double[] ParseDoubles(string text, string option) => ParseList(text, option, "numbers", double.Parse);
+
+    private static T[] ParseList<T>(string text, string option, string what, Func<string, IFormatProvider, T> parse)
     {
         try
         {
             return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => double.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                .Select(t => parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         }
         catch (FormatException)
         {
-            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of numbers");
+            throw new ArgumentException($"{option} '{text}' is not a comma-separated list of {what}");
         }
     }
 }

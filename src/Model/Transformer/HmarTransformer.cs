@@ -103,20 +103,14 @@ public sealed class HmarTransformer : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>lvl_embed(level) + pos for tokens [begin, end): (1, end − begin, C).</summary>
-    public Tensor LevelPositions(int begin, int end)
-    {
-        using var scope = NewDisposeScope();
-        var lvl = lvl_1L.narrow(1, begin, end - begin);
-        return (lvl_embed.forward(lvl) + pos_1LC.narrow(1, begin, end - begin)).MoveToOuterDisposeScope();
-    }
+    public Tensor LevelPositions(int begin, int end) => ScaleEmbedding.LevelPositions(lvl_1L, lvl_embed, pos_1LC, begin, end);
 
     /// <summary>The first-scale input (the start token) for conditions cond (B, C): (B, pn₀², C).</summary>
     public Tensor StartInput(Tensor cond)
     {
-        using var scope = NewDisposeScope();
         int first = Backbone.PatchNums[0] * Backbone.PatchNums[0];
-        var sos = cond.unsqueeze(1).expand(cond.shape[0], first, -1) + pos_start.expand(cond.shape[0], first, -1);
-        return (sos + LevelPositions(0, first)).MoveToOuterDisposeScope();
+        using var positions = LevelPositions(0, first);
+        return ScaleEmbedding.StartInput(cond, pos_start, first, positions);
     }
 
     /// <summary>
