@@ -6,7 +6,8 @@ namespace Var.Cli.Batch;
 
 /// <summary>
 /// The output folder of a batch: image files written atomically (a temporary name in the same folder, fsync, rename)
-/// and a manifest line appended (and fsynced) only after its file is in place. A killed run therefore leaves at most
+/// and a manifest line appended (and fsynced) only after its file is in place and the folder itself is synced (so the
+/// rename is durable too). A killed run therefore leaves at most
 /// temporary files (removed by the next run of the same images) and a torn last manifest line (cut off on open);
 /// every manifest line names a complete file.
 /// </summary>
@@ -70,7 +71,7 @@ internal sealed class BatchOutput : IDisposable
     }
 
     /// <summary>
-    /// Writes <paramref name="images"/> (file name, encoded bytes, manifest line) atomically, then appends their
+    /// Writes <paramref name="images"/> (file name, encoded bytes, manifest line) atomically, syncs the folder, then appends their
     /// manifest lines with each file's sha256 and syncs the manifest once. Thread-safe.
     /// </summary>
     public void Write(IReadOnlyList<(string File, byte[] Data, JsonObject Line)> images)
@@ -85,6 +86,7 @@ internal sealed class BatchOutput : IDisposable
             }
             File.Move(temp, Path.Combine(Folder, file), overwrite: true);
         }
+        if (images.Count > 0) DirectorySync.Sync(Folder);
         var text = new StringBuilder();
         foreach (var (_, data, line) in images)
         {

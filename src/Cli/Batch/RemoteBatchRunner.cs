@@ -16,7 +16,7 @@ internal static class RemoteBatchRunner
     {
         var outcome = new BatchOutcome();
         using var slots = new SemaphoreSlim(concurrency);
-        var calls = items.GroupBy(i => i.Job.Line).SelectMany(job => job.Chunk(requestSize)).Select(async chunk =>
+        var calls = Calls(items, requestSize).Select(async chunk =>
         {
             await slots.WaitAsync(cancellation);
             try
@@ -45,23 +45,7 @@ internal static class RemoteBatchRunner
         IBatchProgress progress, CancellationToken cancellation)
     {
         var job = chunk[0].Job;
-        var request = new RemoteRequest
-        {
-            Model = job.Model,
-            Class = job.Class ?? "",
-            Seeds = chunk.Select(i => i.Seed).ToArray(),
-            Cfg = job.Cfg,
-            TopK = job.TopK,
-            TopP = job.TopP,
-            MoreSmooth = job.MoreSmooth,
-            Decoder = job.Decoder.Kind ?? "var",
-            DraftScales = job.Decoder.DraftScales,
-            Refiner = job.Decoder.Refiner,
-            RefinerCfg = job.Decoder.RefinerCfg,
-            Budget = job.Decoder.Budget,
-            Reward = job.Decoder.Reward,
-            RequestId = $"batch-line{job.Line}-seed{chunk[0].Seed}",
-        };
+        var request = Request(chunk);
         void Write(RemoteImage image)
         {
             if (image.Index < 0 || image.Index >= chunk.Length) throw new InvalidOperationException($"the server answered image index {image.Index} for a request of {chunk.Length}");
@@ -85,5 +69,32 @@ internal static class RemoteBatchRunner
             Feather = job.Feather,
         };
         await client.EditAsync(edit, null, cancellation, Write);
+    }
+
+    /// <summary>How <paramref name="items"/> go out: per job, in calls of at most <paramref name="requestSize"/> images.</summary>
+    public static IEnumerable<BatchItem[]> Calls(IReadOnlyList<BatchItem> items, int requestSize) =>
+        items.GroupBy(i => i.Job.Line).SelectMany(job => job.Chunk(requestSize));
+
+    /// <summary>The generation request for <paramref name="chunk"/> (images of one job): its explicit seeds and the job's settings.</summary>
+    public static RemoteRequest Request(BatchItem[] chunk)
+    {
+        var job = chunk[0].Job;
+        return new RemoteRequest
+        {
+            Model = job.Model,
+            Class = job.Class ?? "",
+            Seeds = chunk.Select(i => i.Seed).ToArray(),
+            Cfg = job.Cfg,
+            TopK = job.TopK,
+            TopP = job.TopP,
+            MoreSmooth = job.MoreSmooth,
+            Decoder = job.Decoder.Kind ?? "var",
+            DraftScales = job.Decoder.DraftScales,
+            Refiner = job.Decoder.Refiner,
+            RefinerCfg = job.Decoder.RefinerCfg,
+            Budget = job.Decoder.Budget,
+            Reward = job.Decoder.Reward,
+            RequestId = $"batch-line{job.Line}-seed{chunk[0].Seed}",
+        };
     }
 }
