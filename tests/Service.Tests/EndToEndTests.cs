@@ -69,6 +69,27 @@ public sealed class EndToEndTests
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
             Assert.Contains("var_queue_depth", metrics);
 
+            // Edits over the real HTTP/2 connection: one works, a bad box is INVALID_ARGUMENT naming the field, a
+            // message over the receive limit (Var:Server:MaxReceiveMessageBytes, 4 MiB) is RESOURCE_EXHAUSTED.
+            var png = response.Images[0].Data;
+            using (var edit = client.Edit(new EditRequest { Image = png, Box = new Box { X1 = 0.5, Y1 = 1 }, Generation = new GenerateRequest { Seed = 3 } }))
+            {
+                int results = 0;
+                while (await edit.ResponseStream.MoveNext()) results += edit.ResponseStream.Current.EventCase == GenerateEvent.EventOneofCase.Result ? 1 : 0;
+                Assert.Equal(1, results);
+            }
+            using (var badBox = client.Edit(new EditRequest { Image = png, Box = new Box { X0 = 0.6, X1 = 0.2, Y1 = 1 } }))
+            {
+                var e = await Assert.ThrowsAsync<RpcException>(() => badBox.ResponseStream.MoveNext());
+                Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+                Assert.Equal("box", Assert.Single(e.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations).Field);
+            }
+            using (var huge = client.Edit(new EditRequest { Image = Google.Protobuf.ByteString.CopyFrom(new byte[5 * 1024 * 1024]), Box = new Box { X1 = 1, Y1 = 1 } }))
+            {
+                var e = await Assert.ThrowsAsync<RpcException>(() => huge.ResponseStream.MoveNext());
+                Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+            }
+
             // SIGTERM while a stream is in flight: it still completes; then the process exits cleanly.
             using var stream = client.GenerateStream(new GenerateRequest { ClassId = 0, Seed = 1, Count = 64 });
             Assert.True(await stream.ResponseStream.MoveNext());

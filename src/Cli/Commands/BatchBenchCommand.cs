@@ -181,7 +181,7 @@ internal static class BatchBenchCommand
 
     // Timed pairs (reference, batch) in alternating order (reference first, then batch first), so that a machine getting
     // busier or quieter during the run favours neither.
-    private static JsonObject Alternate(int reps, Func<double> reference, Func<int, double> batch, string name)
+    internal static JsonObject Alternate(int reps, Func<double> reference, Func<int, double> batch, string name)
     {
         var referenceRuns = new JsonArray();
         var batchRuns = new JsonArray();
