@@ -86,11 +86,12 @@ public static class DeploymentChecks
     /// <summary>Every Var__SECTION__KEY[__SUBKEY] variable names a real setting (a typo would be ignored silently by configuration binding).</summary>
     public static void CheckEnvironmentBinds(IEnumerable<string> names)
     {
-        var sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+        // Section "Var:Server" is the environment's Var__Server__…, and so on for each options class.
+        var sections = new (string Section, Type Type)[]
         {
-            ["Server"] = typeof(ServerOptions), ["Auth"] = typeof(AuthOptions), ["Models"] = typeof(ModelOptions), ["Scheduler"] = typeof(SchedulerOptions),
-        };
-        Assert.Equal($"Var:{"Server"}", ServerOptions.Section);
+            (ServerOptions.Section, typeof(ServerOptions)), (AuthOptions.Section, typeof(AuthOptions)),
+            (ModelOptions.Section, typeof(ModelOptions)), (SchedulerOptions.Section, typeof(SchedulerOptions)),
+        }.ToDictionary(s => s.Section.Split(':')[1], s => s.Type, StringComparer.OrdinalIgnoreCase);
         foreach (var name in names.Where(n => n.StartsWith("Var__", StringComparison.Ordinal)))
         {
             var parts = name.Split("__");

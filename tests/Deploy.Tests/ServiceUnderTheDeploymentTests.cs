@@ -111,6 +111,22 @@ public sealed class ServiceUnderTheDeploymentTests : IDisposable
             var headers = new Metadata { { "authorization", "Bearer " + Token } };
             var generation = new Generation.GenerationClient(channel);
 
+            // The var tool's --server paths carry the mounted token too (the batch tool through the headless-Service
+            // address form dns:///, generate with $VAR_TOKEN); without it they fail naming UNAUTHENTICATED.
+            var jobs = Path.Combine(root, "jobs.jsonl");
+            File.WriteAllText(jobs, "{\"class\": \"bag\", \"count\": 3, \"seed\": 8}\n");
+            var batch = Tool.Run("dotnet", [Repo.Program("var.dll"), "batch", jobs, "--out", Path.Combine(root, "remote"), "--server", $"dns:///localhost:{port}", "--token-file", Path.Combine(secret, "tokens")],
+                TimeSpan.FromMinutes(5), AppContext.BaseDirectory);
+            Assert.True(batch.ExitCode == 0, batch.Output);
+            Assert.Equal(3, PodRun.Images(Path.Combine(root, "remote")).Count);
+            var generate = Tool.Run("dotnet", [Repo.Program("var.dll"), "generate", "--server", $"http://127.0.0.1:{port}", "--class", "coat", "--count", "2", "--out", Path.Combine(root, "generated")],
+                TimeSpan.FromMinutes(5), AppContext.BaseDirectory, new Dictionary<string, string> { ["VAR_TOKEN"] = Token });
+            Assert.True(generate.ExitCode == 0, generate.Output);
+            var refused = Tool.Run("dotnet", [Repo.Program("var.dll"), "batch", jobs, "--out", Path.Combine(root, "refused"), "--server", $"http://127.0.0.1:{port}"],
+                TimeSpan.FromMinutes(5), AppContext.BaseDirectory);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("Unauthenticated", refused.Output);
+
             // The longest single request the Deployment allows; SIGTERM as soon as it is queued.
             int longest = int.Parse(manifestEnv["Var__Scheduler__MaxImagesPerRequest"]);
             using var stream = generation.GenerateStream(new GenerateRequest { ClassName = "coat", Count = longest, Seed = 100 }, headers);
