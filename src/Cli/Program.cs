@@ -6,6 +6,7 @@ var root = new RootCommand("var — visual autoregressive (next-scale) image gen
     GenerateCommand.Create(),
     EditCommand.Create(),
     BatchCommand.Create(),
+    HealthCommand.Create(),
     ReconstructCommand.Create(),
     ScoreCommand.Create(),
     InfoCommand.Create(),

@@ -1,6 +1,11 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
 using Grpc.Net.Client.Configuration;
 using Var.Service.V1;
 
@@ -11,14 +16,20 @@ namespace Var.Client;
 /// previews, one image at a time), edit, list models. Retries on UNAVAILABLE / RESOURCE_EXHAUSTED come from the
 /// channel's service-config retry policy (<see cref="VarClientOptions"/>); every call takes a deadline and a
 /// cancellation token. Errors surface as <see cref="RemoteGenerationException"/> naming the status and the bad fields.
+/// A bearer token and TLS trust come from <see cref="VarClientOptions"/> too; a <c>dns:///HOST:PORT</c> address
+/// spreads calls round-robin over every address the name resolves to (a headless Kubernetes Service).
 /// </summary>
 public sealed class VarClient : IDisposable
 {
     private readonly GrpcChannel? owned;
     private readonly Generation.GenerationClient client;
+    private readonly Health.HealthClient health;
     private readonly VarClientOptions options;
 
-    /// <summary>Connects to <paramref name="address"/> ("http://host:port" or "host:port"; cleartext HTTP/2).</summary>
+    /// <summary>
+    /// Connects to <paramref name="address"/>: "http://host:port" or "host:port" (cleartext HTTP/2), "https://host:port"
+    /// (TLS), or "dns:///host:port" (every address of the name, round-robin; TLS per <see cref="VarClientOptions.UseTls"/>).
+    /// </summary>
     public VarClient(string address, VarClientOptions? options = null)
         : this(CreateChannel(address, options ?? new VarClientOptions()), options, owns: true)
     {
@@ -29,19 +40,30 @@ public sealed class VarClient : IDisposable
     {
         owned = owns ? channel : null;
         this.options = options ?? new VarClientOptions();
-        client = new Generation.GenerationClient(channel);
+        var invoker = this.options.BearerToken is { Length: > 0 } token
+            ? channel.Intercept(metadata =>
+            {
+                metadata.Add("authorization", "Bearer " + token.Trim());
+                return metadata;
+            })
+            : channel.CreateCallInvoker();
+        client = new Generation.GenerationClient(invoker);
+        health = new Health.HealthClient(invoker);
     }
 
     /// <summary>
-    /// A channel to <paramref name="address"/> with the retry policy of <paramref name="options"/>;
+    /// A channel to <paramref name="address"/> with the retry policy and TLS trust of <paramref name="options"/>;
     /// <paramref name="handler"/> replaces the socket handler (in-process test servers).
     /// </summary>
     public static GrpcChannel CreateChannel(string address, VarClientOptions options, HttpMessageHandler? handler = null)
     {
+        var uri = new Uri(Normalize(address));
+        bool web = uri.Scheme is "http" or "https";
         var retry = new MethodConfig
         {
             Names = { MethodName.Default },
-            RetryPolicy = new RetryPolicy
+            // grpc-dotnet refuses a policy of one attempt: MaxAttempts 1 = no policy at all.
+            RetryPolicy = options.MaxAttempts <= 1 ? null : new RetryPolicy
             {
                 MaxAttempts = options.MaxAttempts,
                 InitialBackoff = options.InitialBackoff,
@@ -50,14 +72,74 @@ public sealed class VarClient : IDisposable
                 RetryableStatusCodes = { StatusCode.Unavailable, StatusCode.ResourceExhausted },
             },
         };
-        return GrpcChannel.ForAddress(Normalize(address), new GrpcChannelOptions
+        var channelOptions = new GrpcChannelOptions
         {
-            HttpHandler = handler,
+            HttpHandler = handler ?? (options.TrustedCertificatesPath is { } trusted ? TrustingHandler(trusted) : null),
             MaxReceiveMessageSize = options.MaxReceiveMessageSize,
             MaxSendMessageSize = null,
             MaxRetryAttempts = Math.Max(1, options.MaxAttempts),
             ServiceConfig = new ServiceConfig { MethodConfigs = { retry } },
-        });
+        };
+        if (!web)
+        {
+            // dns:/// (or another resolver's scheme) does not say whether to use TLS.
+            channelOptions.Credentials = options.UseTls ?? options.TrustedCertificatesPath is not null ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+            channelOptions.ServiceConfig.LoadBalancingConfigs.Add(new RoundRobinConfig());
+            channelOptions.ServiceProvider = new ResolverProvider(new DnsResolverFactory(options.DnsRefreshInterval));
+        }
+        return GrpcChannel.ForAddress(uri, channelOptions);
+    }
+
+    /// <summary>The server's grpc.health.v1 status for <paramref name="service"/> ("" = the whole server, "var.v1.Generation", "liveness").</summary>
+    public async Task<HealthCheckResponse.Types.ServingStatus> CheckHealthAsync(string service = "", CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            DateTime? deadline = options.Timeout is { } t ? DateTime.UtcNow + t : null;
+            return (await health.CheckAsync(new HealthCheckRequest { Service = service }, deadline: deadline, cancellationToken: cancellationToken)).Status;
+        }
+        catch (RpcException e)
+        {
+            throw Explain(e);
+        }
+    }
+
+    // A socket handler that also trusts the certificates of one PEM file (chain built against them, host name still checked).
+    private static SocketsHttpHandler TrustingHandler(string pemPath)
+    {
+        var trusted = new X509Certificate2Collection();
+        trusted.ImportFromPemFile(pemPath);
+        if (trusted.Count == 0) throw new InvalidDataException($"{pemPath} holds no PEM certificate");
+        return new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, chain, errors) => Trusts(trusted, certificate, chain, errors) },
+        };
+    }
+
+    private static bool Trusts(X509Certificate2Collection trusted, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None) return true;
+        // A wrong host name or no certificate at all is never rescued by the extra roots.
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None) return false;
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(trusted);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+            foreach (var element in chain.ChainElements) custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return custom.Build(leaf);
+    }
+
+    // Gives the channel a DNS resolver that re-resolves periodically (grpc-dotnet's default resolves only on failures).
+    private sealed class ResolverProvider(ResolverFactory factory) : IServiceProvider
+    {
+        private readonly ResolverFactory[] factories = [factory];
+
+        public object? GetService(Type serviceType) => serviceType == typeof(IEnumerable<ResolverFactory>) ? factories : null;
     }
 
     /// <summary>Generates the images of <paramref name="request"/> in one unary call; in request order.</summary>

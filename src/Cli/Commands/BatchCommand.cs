@@ -18,7 +18,7 @@ internal static class BatchCommand
         var models = new ModelArguments();
         var jobsFile = new Argument<string>("jobs") { Description = "Jobs file: one JSON object a line, e.g. {\"class\": \"coat\", \"count\": 100, \"seed\": 1000} (fields: model, class, count, seed or seeds, cfg, top_k, top_p, more_smooth, decoder, draft_scales, refiner, refiner_cfg, temperatures, name; edits: image, mask or box, mode, feather)." };
         var output = new Option<string>("--out") { Description = "Output folder: PNGs plus manifest.jsonl (manifest-shard<I>-of<N>.jsonl per shard); a rerun skips what any manifest there holds.", Required = true };
-        var server = new Option<string?>("--server") { Description = "Run on a generation service (http://HOST:PORT) instead of the local engine." };
+        var remote = new ServerArguments("Run on a generation service instead of the local engine.");
         var shard = new Option<string?>("--shard") { Description = $"Make only shard I of N (0-based, I/N; images are split by a hash of their file name). Default: ${ShardSpec.IndexVariable} with ${ShardSpec.CountVariable}, else everything." };
         var strict = new Option<bool>("--strict") { Description = "Stop before any work when a job line is malformed (default: report it and run the others)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (images per job and per shard, already done, to make) and make nothing." };
@@ -30,7 +30,8 @@ internal static class BatchCommand
         var cmd = new Command("batch", "Make the images of a jobs file (JSON lines) into a folder with a manifest: local or on a server, resumable (nothing lost, nothing twice), shardable.");
         cmd.Arguments.Add(jobsFile);
         models.AddTo(cmd);
-        foreach (var o in new Option[] { output, server, shard, strict, dryRun, batchSize, requestSize, concurrency, timeout, attempts }) cmd.Options.Add(o);
+        remote.AddTo(cmd);
+        foreach (var o in new Option[] { output, shard, strict, dryRun, batchSize, requestSize, concurrency, timeout, attempts }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
             int batch = pr.GetValue(batchSize), perCall = pr.GetValue(requestSize), inFlight = pr.GetValue(concurrency);
@@ -47,9 +48,9 @@ internal static class BatchCommand
                 RequestSize = perCall,
                 Concurrency = inFlight,
             };
-            if (pr.GetValue(server) is { } address)
+            if (pr.GetValue(remote.Server) is { } address)
             {
-                var options = new VarClientOptions { MaxAttempts = Math.Max(1, pr.GetValue(attempts)), Timeout = TimeSpan.FromSeconds(pr.GetValue(timeout)) };
+                var options = remote.ClientOptions(pr, new VarClientOptions { MaxAttempts = Math.Max(1, pr.GetValue(attempts)), Timeout = TimeSpan.FromSeconds(pr.GetValue(timeout)) });
                 using var client = new VarClient(address, options);
                 return RunRemote(settings, client, address, ct);
             }

@@ -31,12 +31,13 @@ internal static class EditCommand
         var feather = new Option<int>("--feather") { Description = "Blend the result into the input's pixels over this many pixels outside the region (no seam); beyond it the output is the input. 0 = off.", DefaultValueFactory = _ => 0 };
         var grid = new Option<string?>("--grid") { Description = "Also write one PNG row: the input (for outpainting: the canvas) followed by every edit." };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
-        var server = new Option<string?>("--server") { Description = "Edit on a running generation service (http://HOST:PORT) instead of the local engine: same files and manifest; --outpaint-scale stays the service's 0.75." };
+        var remote = new ServerArguments("Edit on a running generation service instead of the local engine: same files and manifest; --outpaint-scale stays the service's 0.75.");
         var cmd = new Command("edit", "Inpaint, outpaint or class-edit a region of an image (any decoder); writes PNGs plus manifest.jsonl.");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
         decoders.AddTo(cmd);
-        foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, feather, count, seed, output, batch, grid, server }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { image, mask, box, mode, cls, outpaintScale, feather, count, seed, output, batch, grid }) cmd.Options.Add(o);
+        remote.AddTo(cmd);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
             int n = pr.GetValue(count);
@@ -45,10 +46,10 @@ internal static class EditCommand
             if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
             var imagePath = pr.GetValue(image)!;
             EditInput.Check(imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode), pr.GetValue(cls));
-            if (pr.GetValue(server) is { } address)
+            if (pr.GetValue(remote.Server) is { } address)
             {
                 if (pr.GetValue(outpaintScale) != EditRegion.DefaultOutpaintScale) throw new ArgumentException("--outpaint-scale cannot be changed with --server (the service uses 0.75)");
-                return RemoteEdit(address, pr, models, sampling, decoders, imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode)!, pr.GetValue(cls),
+                return RemoteEdit(address, remote.ClientOptions(pr), pr, models, sampling, decoders, imagePath, pr.GetValue(mask), pr.GetValue(box), pr.GetValue(mode)!, pr.GetValue(cls),
                     pr.GetValue(feather), n, pr.GetValue(seed), pr.GetValue(output)!, ct);
             }
             using var model = models.Load(pr);
@@ -103,10 +104,10 @@ internal static class EditCommand
     }
 
     // var edit --server: one Edit call; the files and manifest lines of a local run, with the server's settings.
-    private static int RemoteEdit(string address, ParseResult pr, ModelArguments models, SamplingOptions sampling, DecoderArguments decoders,
+    private static int RemoteEdit(string address, VarClientOptions clientOptions, ParseResult pr, ModelArguments models, SamplingOptions sampling, DecoderArguments decoders,
         string imagePath, string? maskPath, string? box, string mode, string? cls, int feather, int n, long baseSeed, string outDir, CancellationToken ct)
     {
-        using var remote = new VarClient(address);
+        using var remote = new VarClient(address, clientOptions);
         var request = new RemoteEdit
         {
             Generation = new RemoteRequest

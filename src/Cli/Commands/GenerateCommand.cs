@@ -19,23 +19,24 @@ internal static class GenerateCommand
         var output = new Option<string>("--out") { Description = "Output folder (created); PNGs plus manifest.jsonl (appended).", DefaultValueFactory = _ => "out" };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward batch (results do not depend on it).", DefaultValueFactory = _ => 16 };
         var grid = new Option<string?>("--grid") { Description = "Also write all images as one PNG grid (a row per class)." };
-        var server = new Option<string?>("--server") { Description = "Generate on a running service (http://HOST:PORT) instead of a local engine; the server's model and defaults apply." };
+        var remote = new ServerArguments("Generate on a running service instead of a local engine; the server's model and defaults apply.");
         var cmd = new Command("generate", "Generate class-conditional images (plain VAR, or CoDe with --decoder code) and write PNGs plus manifest.jsonl.");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
         decoders.AddTo(cmd);
-        foreach (var o in new Option[] { classes, count, seed, output, batch, grid, server }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { classes, count, seed, output, batch, grid }) cmd.Options.Add(o);
+        remote.AddTo(cmd);
         cmd.SetAction((pr, ct) => Task.FromResult(CommandRunner.Run(() =>
         {
             int perClass = pr.GetValue(count);
             if (perClass < 1 || perClass > 100_000) throw new ArgumentException("--count must be in 1..100000");
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
-            if (pr.GetValue(server) is { } address)
+            if (pr.GetValue(remote.Server) is { } address)
                 return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
                     pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
                     pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.Refiner), pr.GetValue(decoders.RefinerCfg),
-                    pr.GetValue(output)!, pr.GetValue(grid), ct, pr.GetValue(decoders.Budget), pr.GetValue(decoders.Reward));
+                    pr.GetValue(output)!, pr.GetValue(grid), ct, pr.GetValue(decoders.Budget), pr.GetValue(decoders.Reward), remote.ClientOptions(pr));
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);

@@ -11,11 +11,11 @@ internal static class RemoteGenerate
 {
     public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
         double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, string? refiner, double? refinerCfg,
-        string outDir, string? gridPath, CancellationToken ct, double? budget = null, string? reward = null)
+        string outDir, string? gridPath, CancellationToken ct, double? budget = null, string? reward = null, VarClientOptions? clientOptions = null)
     {
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (classes.Count == 0) throw new ArgumentException("--class names no class");
-        using var remote = new VarClient(address);
+        using var remote = new VarClient(address, clientOptions);
         if (classes.Any(c => c.Equals("all", StringComparison.OrdinalIgnoreCase)))
         {
             var listed = remote.ListModelsAsync(ct).GetAwaiter().GetResult();

@@ -70,7 +70,7 @@ public static class ModelLoader
         if (d == "cpu") return CPU;
         if (d.StartsWith("cuda"))
         {
-            if (!cuda.is_available()) throw new ArgumentException($"device '{text}' requested but CUDA is not available in this build/machine");
+            if (!cuda.is_available()) throw new ArgumentException($"device '{text}' requested but CUDA is not available: this needs the CUDA build (-p:TorchBackend=cuda, or the image built with --build-arg TORCH_BACKEND=cuda) and a visible NVIDIA GPU");
             return device(d);
         }
         throw new ArgumentException($"unknown device '{text}' (use cpu or cuda)");

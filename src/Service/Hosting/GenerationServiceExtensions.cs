@@ -1,12 +1,14 @@
 using System.Net;
 using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Var.Service.Metrics;
 using Var.Service.Models;
 using Var.Service.Options;
 using Var.Service.Scheduling;
+using Var.Service.Security;
 using Var.Service.Services;
 using Var.Service.Validation;
 
@@ -28,6 +30,10 @@ public static class GenerationServiceExtensions
         ["--max-batch"] = $"{SchedulerOptions.Section}:MaxBatchSize",
         ["--max-wait-ms"] = $"{SchedulerOptions.Section}:MaxWaitMs",
         ["--max-queue"] = $"{SchedulerOptions.Section}:MaxQueuedImages",
+        ["--health-port"] = $"{ServerOptions.Section}:HealthPort",
+        ["--tokens"] = $"{AuthOptions.Section}:TokensPath",
+        ["--tls-cert"] = $"{ServerOptions.Section}:Certificate:Path",
+        ["--tls-key"] = $"{ServerOptions.Section}:Certificate:KeyPath",
     };
 
     /// <summary>Registers everything the service needs and configures Kestrel from <see cref="ServerOptions"/>.</summary>
@@ -49,8 +55,17 @@ public static class GenerationServiceExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GenerationScheduler>());
         services.AddSingleton<RequestValidator>();
         services.AddSingleton<CallInterceptor>();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).Validate(o => Valid(o.Validate)).ValidateOnStart();
+        services.AddSingleton<TokenStore>();
+        services.AddSingleton<ServerCertificate>();
+        services.AddSingleton<AccessInterceptor>();
 
-        services.AddGrpc(o => o.Interceptors.Add<CallInterceptor>());
+        // CallInterceptor outermost, so that the access check's refusals are counted by status like every other call.
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<CallInterceptor>();
+            o.Interceptors.Add<AccessInterceptor>();
+        });
         services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<ServerOptions>>((grpc, server) =>
         {
             grpc.MaxReceiveMessageSize = server.Value.MaxReceiveMessageBytes;
@@ -60,8 +75,11 @@ public static class GenerationServiceExtensions
         services.AddGrpcReflection();
         services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(ServiceMetrics.MeterName).AddPrometheusExporter());
 
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) =>
+        // Kestrel:Endpoints in the configuration (Kestrel's own schema, certificates included) replaces these listeners.
+        bool kestrelEndpoints = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>, ServerCertificate>((kestrel, server, certificate) =>
         {
+            if (kestrelEndpoints) return;
             var o = server.Value;
             var address = o.ListenAddress.Trim().ToLowerInvariant() switch
             {
@@ -69,7 +87,13 @@ public static class GenerationServiceExtensions
                 "loopback" or "localhost" => IPAddress.Loopback,
                 var text => IPAddress.Parse(text),
             };
-            kestrel.Listen(address, o.Port, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, o.Port, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (certificate.Enabled)
+                    l.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = _ => ValueTask.FromResult(certificate.AuthenticationOptions()) });
+            });
+            if (o.HealthPort != 0) kestrel.Listen(address, o.HealthPort, l => l.Protocols = HttpProtocols.Http2);
             if (o.MetricsPort != 0) kestrel.Listen(address, o.MetricsPort, l => l.Protocols = HttpProtocols.Http1);
         });
         // Kestrel waits this long for calls to finish after SIGTERM; the scheduler's grace period comes first.
@@ -87,6 +111,8 @@ public static class GenerationServiceExtensions
         app.MapPrometheusScrapingEndpoint();
         // Resolve now so that health answers NOT_SERVING (not "unknown service") before the models are loaded.
         app.Services.GetRequiredService<ServingState>();
+        // Read the tokens now: a bad token file stops the start instead of refusing every call later.
+        app.Services.GetRequiredService<TokenStore>();
         return app;
     }
 

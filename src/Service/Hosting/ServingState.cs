@@ -12,6 +12,12 @@ public sealed class ServingState
     /// <summary>Health-check service name of the generation service.</summary>
     public const string GenerationServiceName = "var.v1.Generation";
 
+    /// <summary>
+    /// Health-check service name that is SERVING for as long as the process answers, draining included: for liveness
+    /// probes, which must not restart a pod that is loading its models or finishing its work after SIGTERM.
+    /// </summary>
+    public const string LivenessServiceName = "liveness";
+
     private readonly HealthServiceImpl health;
     private volatile bool ready;
     private volatile bool draining;
@@ -21,6 +27,7 @@ public sealed class ServingState
     public ServingState(HealthServiceImpl health)
     {
         this.health = health;
+        health.SetStatus(LivenessServiceName, HealthCheckResponse.Types.ServingStatus.Serving);
         Publish();
     }
 

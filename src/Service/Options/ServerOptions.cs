@@ -6,8 +6,18 @@ public sealed class ServerOptions
     /// <summary>Configuration section.</summary>
     public const string Section = "Var:Server";
 
-    /// <summary>TCP port of the gRPC endpoint (HTTP/2 without TLS, "h2c"). Default 50051.</summary>
+    /// <summary>TCP port of the gRPC endpoint (HTTP/2: cleartext "h2c", or TLS when <see cref="Certificate"/> is set). Default 50051.</summary>
     public int Port { get; set; } = 50051;
+
+    /// <summary>
+    /// TCP port of a cleartext HTTP/2 endpoint serving only <c>grpc.health.v1.Health</c> (every other call there is
+    /// PERMISSION_DENIED): for Kubernetes gRPC probes and the container's HEALTHCHECK, which cannot speak TLS or send a
+    /// token. Default 0 = none (the container image sets 50052).
+    /// </summary>
+    public int HealthPort { get; set; }
+
+    /// <summary>TLS for <see cref="Port"/> (certificate and key paths as Kestrel names them); unset = cleartext.</summary>
+    public CertificateOptions Certificate { get; set; } = new();
 
     /// <summary>Address to listen on: "any" (all interfaces, the default), "loopback", or an IP address.</summary>
     public string ListenAddress { get; set; } = "any";
@@ -37,6 +47,10 @@ public sealed class ServerOptions
         if (Port is < 0 or > 65535) throw new ArgumentException($"Var:Server:Port {Port} is not a TCP port");
         if (MetricsPort is < 0 or > 65535) throw new ArgumentException($"Var:Server:MetricsPort {MetricsPort} is not a TCP port");
         if (MetricsPort != 0 && MetricsPort == Port) throw new ArgumentException("Var:Server:MetricsPort must differ from Var:Server:Port (or be 0)");
+        if (HealthPort is < 0 or > 65535) throw new ArgumentException($"Var:Server:HealthPort {HealthPort} is not a TCP port");
+        if (HealthPort != 0 && (HealthPort == Port || HealthPort == MetricsPort)) throw new ArgumentException("Var:Server:HealthPort must differ from Var:Server:Port and Var:Server:MetricsPort (or be 0)");
+        if (double.IsNaN(Certificate.ReloadSeconds) || Certificate.ReloadSeconds < 0) throw new ArgumentException("Var:Server:Certificate:ReloadSeconds must be ≥ 0");
+        if (!Certificate.Enabled && !string.IsNullOrWhiteSpace(Certificate.KeyPath)) throw new ArgumentException("Var:Server:Certificate:KeyPath is set but Var:Server:Certificate:Path is not");
         if (MaxReceiveMessageBytes < 1024) throw new ArgumentException("Var:Server:MaxReceiveMessageBytes must be at least 1024");
         if (MaxSendMessageBytes < 1024) throw new ArgumentException("Var:Server:MaxSendMessageBytes must be at least 1024");
         if (double.IsNaN(DrainGraceSeconds) || DrainGraceSeconds < 0) throw new ArgumentException("Var:Server:DrainGraceSeconds must be ≥ 0");
