@@ -127,7 +127,35 @@ inline const float* input_row(const Geometry& g, const float* plane, int64_t y, 
     return buf;
 }
 
+// U = G w G^T per (k, c), in the kernels' layout (36, ceil(K/rows), C, rows), zero rows padding K; G of F(4x4, 3x3)
+// for the points 0, ±1, ±2, ∞ (Lavin & Gray 2016).
+std::vector<float> pack_weight(const float* w, int64_t k, int64_t c, int rows, int threads) {
+    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    const int64_t kb_count = (k + rows - 1) / rows;
+    std::vector<float> packed((size_t)36 * kb_count * c * rows, 0.0f);
+    parallel_for(k, threads, [&](int64_t k0, int64_t k1) {
+        for (int64_t kc = k0; kc < k1; ++kc)
+            for (int64_t ch = 0; ch < c; ++ch) {
+                const float* gw = w + (kc * c + ch) * 9;
+                double t[6][3];
+                for (int i = 0; i < 6; ++i)
+                    for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * gw[j] + G[i][1] * gw[3 + j] + G[i][2] * gw[6 + j];
+                for (int i = 0; i < 6; ++i)
+                    for (int j = 0; j < 6; ++j)
+                        packed[(((int64_t)(i * 6 + j) * kb_count + kc / rows) * c + ch) * rows + kc % rows] =
+                            (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+            }
+    });
+    return packed;
+}
+
 }  // namespace
+
+// winograd_avx512.cpp: blocks b0 .. b1-1 of 32 tiles; geometry = Geometry's fields in order, up as 0/1.
+extern "C" void var_wino512_blocks(const int64_t* geometry, const float* x, const float* packed, int64_t k,
+                                   const float* bias, const float* res, float* y, int64_t b0, int64_t b1, float* vb,
+                                   float* mb);
 
 extern "C" {
 
@@ -138,29 +166,39 @@ void var_wino_tiles(int64_t hs, int64_t ws, int up, int64_t* th, int64_t* tw8) {
     *tw8 = g.tw8;
 }
 
-// The convolution y = conv(x, w) + bias (+ res) for w (K, C, 3, 3); threads split the work.
-void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
-                   const float* bias, const float* res, float* y, int threads) {
+// The best kernel this CPU runs: 2 = AVX-512 (F, DQ, BW, VL), 1 = AVX2 + FMA, 0 = none (cpuid and the OS's saved
+// register state, as libgcc reports them).
+int var_wino_isa() {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+
+// The convolution y = conv(x, w) + bias (+ res) for w (K, C, 3, 3) with the kernel `isa` (as var_wino_isa; 0 = the
+// best one here; one the CPU lacks is refused with -1); threads split the work. Returns the kernel that ran.
+int var_wino_conv_isa(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
+                      const float* bias, const float* res, float* y, int threads, int isa) {
+    const int best = var_wino_isa();
+    if (isa == 0) isa = best;
+    if (isa < 1 || isa > best) return -1;
     const Geometry g(n, c, hs, ws, up);
-    // U = G w G^T per (k, c), written straight into the kernel's layout (36, K/6, C, 6); G of F(4x4, 3x3) for the
-    // points 0, ±1, ±2, ∞ (Lavin & Gray 2016).
-    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    const int rows = isa == 2 ? 8 : 6;
+    const std::vector<float> packed = pack_weight(w, k, c, rows, threads);
+    if (isa == 2) {
+        const int64_t geometry[10] = {g.n, g.c, g.hs, g.ws, g.h, g.w, g.th, g.tw, g.tw8, g.up ? 1 : 0};
+        const int64_t kpad = (k + 7) / 8 * 8, blocks = (g.n * g.th * g.tw8 / 8 + 3) / 4;
+        parallel_for(blocks, threads, [&](int64_t b0, int64_t b1) {
+            std::vector<float> v_store((size_t)36 * c * 32 + 16), m_store((size_t)36 * kpad * 32 + 16);
+            float* vb = (float*)(((uintptr_t)v_store.data() + 63) & ~(uintptr_t)63);
+            float* mb = (float*)(((uintptr_t)m_store.data() + 63) & ~(uintptr_t)63);
+            var_wino512_blocks(geometry, x, packed.data(), k, bias, res, y, b0, b1, vb, mb);
+        });
+        return 2;
+    }
     const int64_t kb_count = (k + 5) / 6;
-    std::vector<float> packed((size_t)36 * kb_count * c * 6, 0.0f);
-    parallel_for(k, threads, [&](int64_t k0, int64_t k1) {
-        for (int64_t kc = k0; kc < k1; ++kc)
-            for (int64_t ch = 0; ch < c; ++ch) {
-                const float* gw = w + (kc * c + ch) * 9;
-                double t[6][3];
-                for (int i = 0; i < 6; ++i)
-                    for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * gw[j] + G[i][1] * gw[3 + j] + G[i][2] * gw[6 + j];
-                for (int i = 0; i < 6; ++i)
-                    for (int j = 0; j < 6; ++j)
-                        packed[(((int64_t)(i * 6 + j) * kb_count + kc / 6) * c + ch) * 6 + kc % 6] =
-                            (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
-            }
-    });
     // Image, tile row and tile column of tile t.
     auto locate = [&g](int64_t t, int64_t& img, int64_t& ty, int64_t& tx) {
         const int64_t per_image = g.th * g.tw8, rem = t % per_image;
@@ -270,6 +308,13 @@ void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws,
             }
         }
     });
+    return 1;
+}
+
+// var_wino_conv_isa with the best kernel here.
+void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
+                   const float* bias, const float* res, float* y, int threads) {
+    var_wino_conv_isa(x, n, c, hs, ws, up, w, k, bias, res, y, threads, 0);
 }
 
 }  // extern "C"
