@@ -40,6 +40,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(CodeBenchCommand.Create());
         cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.Subcommands.Add(BatchBenchCommand.Create());
+        cmd.Subcommands.Add(DecodeBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
@@ -58,12 +59,7 @@ internal static class BenchCommand
         var officialHere = officialFile is null ? null : ReadOfficial(officialFile);
         var result = new JsonObject
         {
-            ["machine"] = new JsonObject
-            {
-                ["cores"] = Environment.ProcessorCount,
-                ["torch_threads"] = get_num_threads(),
-                ["cpu"] = CpuName(),
-            },
+            ["machine"] = Machine(),
         };
         Log("measuring matmul peak");
         double fp32Peak = MatmulPeak(ScalarType.Float32, [1024, 2048]);
@@ -313,6 +309,51 @@ internal static class BenchCommand
             if (line.StartsWith(key)) return double.Parse(line[key.Length..].Trim().Split(' ')[0]);
         }
         return double.NaN;
+    }
+
+    // The /proc/cpuinfo flags that decide which kernels run here (libtorch's bf16 matmul, the Winograd paths).
+    private static readonly string[] KernelFlags = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"];
+
+    /// <summary>The machine as the bench reports it: CPU, cores, threads, the kernel-deciding CPU flags and the Winograd kernel in use.</summary>
+    internal static JsonObject Machine()
+    {
+        var flags = CpuFlags();
+        return new JsonObject
+        {
+            ["cpu"] = CpuName(),
+            ["cores"] = Environment.ProcessorCount,
+            ["torch_threads"] = get_num_threads(),
+            ["cpu_flags"] = KernelFlags.Where(flags.Contains).Select(f => (JsonNode)f).ToJsonArray(),
+            ["winograd_kernel"] = Conv3x3.Available && Conv3x3.Enabled ? DecodeBenchCommand.PathName(Conv3x3.Kernel) : "torch",
+            ["winograd_best_kernel"] = DecodeBenchCommand.PathName(Conv3x3.BestKernel),
+            ["load_average"] = LoadAverage(),
+        };
+    }
+
+    private static HashSet<string> CpuFlags()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags"));
+            return line is null ? [] : line.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
+    // The 1-minute load average when the bench starts: timings from a loaded machine are not comparable with idle ones.
+    private static JsonNode? LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            return null;
+        }
     }
 
     private static string CpuName()
