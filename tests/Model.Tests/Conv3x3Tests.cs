@@ -61,4 +61,35 @@ public class Conv3x3Tests
         Assert.NotNull(conv.weight!.grad);
         Assert.True((fast - slow.detach()).abs().max().item<float>() < 1e-4);
     }
+
+    // The AVX-512 kernel takes the official VQVAE's 640-channel layers; the AVX2 kernel leaves them to libtorch.
+    [SkippableFact]
+    public void ApplyPicksTheKernelAndItsChannelRange()
+    {
+        Skip.IfNot(Conv3x3.Supports(WinogradKernel.Avx512), "needs an AVX-512 CPU and libvarnative.so");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        manual_seed(5);
+        using var conv = nn.Conv2d(640, 640, 3, padding: 1);
+        var x = randn(1, 640, 16, 16);
+        var expected = conv.forward(nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
+        var saved = Conv3x3.Kernel;
+        try
+        {
+            foreach (var (kernel, torchCalls, avx512Calls) in new[] { (WinogradKernel.Avx512, 0L, 1L), (WinogradKernel.Avx2, 1L, 0L) })
+            {
+                Conv3x3.Kernel = kernel;
+                Conv3x3.ResetCounts();
+                var y = Conv3x3.Apply(conv, x, upsample2x: true);
+                var counts = Conv3x3.Counts;
+                Assert.Equal((torchCalls, 0L, avx512Calls), counts);
+                double err = (y - expected).abs().max().item<float>(), scale = expected.abs().max().item<float>();
+                Assert.True(err < 2e-5 * scale, $"{kernel}: max error {err:E2} for max |y| {scale:F2}");
+            }
+        }
+        finally
+        {
+            Conv3x3.Kernel = saved;
+        }
+    }
 }

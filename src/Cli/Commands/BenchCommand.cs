@@ -82,6 +82,7 @@ internal static class BenchCommand
         var (vaeFile, varFile) = modelName is null ? EnsureCheckpoints(depth, workDir) : ("", "");
         var runs = new JsonArray();
         var summary = new Dictionary<(string, int), double>();
+        var cpuSummary = new Dictionary<(string, int), double>();
         foreach (var dtype in dtypes)
         {
             Log($"loading {(modelName ?? varFile)} as {dtype}");
@@ -97,28 +98,38 @@ internal static class BenchCommand
                 Log($"{dtype} batch {b}: warm-up");
                 Time(sampler, requests);
                 var times = new List<(double Total, double Transformer, double[] PerScale)>();
+                var cpuTimes = new List<double>();
+                Conv3x3.ResetCounts();
                 for (int r = 0; r < reps; r++)
                 {
                     times.Add(Time(sampler, requests));
+                    cpuTimes.Add(lastCpuSeconds);
                     Log($"{dtype} batch {b}: {times[^1].Total / b:F3} s/image");
                 }
                 var best = times.OrderBy(t => t.Total).First();
+                var convs = Conv3x3.Counts;
+                var profile = Profile(sampler, requests);
                 double perImage = best.Total / b;
                 double gflops = flopsPerImage * b / best.Transformer / 1e9;
                 double dtypePeak = peak[dtype == "float32" ? "float32" : "bfloat16"]!.GetValue<double>();
                 summary[(dtype, b)] = perImage;
+                cpuSummary[(dtype, b)] = cpuTimes.Min() / b;
                 runs.Add(new JsonObject
                 {
                     ["dtype"] = dtype,
                     ["batch"] = b,
                     ["seconds_per_image"] = Math.Round(perImage, 3),
                     ["seconds_per_batch"] = times.Select(t => (JsonNode)Math.Round(t.Total, 3)).ToJsonArray(),
+                    ["cpu_seconds_per_image"] = Math.Round(cpuTimes.Min() / b, 3),
+                    ["cpu_seconds_per_batch"] = cpuTimes.Select(t => (JsonNode)Math.Round(t, 3)).ToJsonArray(),
                     ["transformer_share"] = Math.Round(best.Transformer / best.Total, 3),
                     ["seconds_per_scale"] = best.PerScale.Select(v => (JsonNode)v).ToJsonArray(),
                     ["vqvae_decode_share"] = Math.Round(1 - best.Transformer / best.Total, 3),
                     ["transformer_gflops"] = Math.Round(gflops, 1),
                     ["transformer_fraction_of_peak"] = Math.Round(gflops / dtypePeak, 3),
                     ["peak_rss_mb"] = PeakRssMb(),
+                    ["decode_conv3x3_calls_per_generation"] = new JsonObject { ["torch"] = convs.Torch / reps, ["winograd_avx2"] = convs.Avx2 / reps, ["winograd_avx512"] = convs.Avx512 / reps },
+                    ["op_profile"] = profile,
                 });
             }
             if (dtype == dtypes[^1] && leakRuns > 0)
@@ -158,6 +169,8 @@ internal static class BenchCommand
             var here = new JsonObject { ["file"] = Path.GetFullPath(officialFile!), ["official_fp32_s_per_image"] = officialHere.DeepClone() };
             foreach (var ((dtype, b), s) in summary)
                 if (officialHere[$"batch{b}"] is JsonValue v) here[$"speedup_{dtype}_batch{b}"] = Math.Round(v.GetValue<double>() / s, 2);
+            foreach (var ((dtype, b), s) in cpuSummary)
+                if (officialHere[$"cpu_batch{b}"] is JsonValue v) here[$"cpu_time_speedup_{dtype}_batch{b}"] = Math.Round(v.GetValue<double>() / s, 2);
             result["vs_official_same_machine"] = here;
         }
         result["model"] = new JsonObject { ["depth"] = depth, ["width"] = 64 * depth, ["heads"] = depth, ["vocab"] = 4096, ["image_size"] = 256, ["vae"] = "ch160 z32 v4096", ["files"] = new JsonArray(vaeFile, varFile) };
@@ -181,7 +194,9 @@ internal static class BenchCommand
             foreach (var (key, value) in o)
             {
                 var m = System.Text.RegularExpressions.Regex.Match(key, @"^b(\d+)_s_per_image$");
+                var mc = System.Text.RegularExpressions.Regex.Match(key, @"^b(\d+)_cpu_s_per_image$");
                 if (m.Success && value is JsonValue v) times[$"batch{m.Groups[1].Value}"] = v.GetValue<double>();
+                else if (mc.Success && value is JsonValue vc) times[$"cpu_batch{mc.Groups[1].Value}"] = vc.GetValue<double>();
                 else if (key.StartsWith("decode_", StringComparison.Ordinal) && value is JsonValue d && d.TryGetValue(out double seconds)) times[key] = seconds;
             }
         if (!times.Any(kv => kv.Key.StartsWith("batch", StringComparison.Ordinal)))
@@ -198,10 +213,50 @@ internal static class BenchCommand
     private static (double Total, double Transformer, double[] PerScale) Time(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
     {
         var marks = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         sampler.Generate(requests, onScale: _ => marks.Add(clock.Elapsed.TotalSeconds));
+        double total = clock.Elapsed.TotalSeconds;
+        lastCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var perScale = marks.Select((m, i) => Math.Round(m - (i == 0 ? 0 : marks[i - 1]), 3)).ToArray();
-        return (clock.Elapsed.TotalSeconds, marks[^1], perScale);
+        return (total, marks[^1], perScale);
+    }
+
+    // CPU seconds of the process during the last Time() (all threads; with --threads 1 what the generation costs on
+    // a shared machine, where wall seconds include waiting for a core).
+    [ThreadStatic]
+    private static double lastCpuSeconds;
+
+    /// <summary>
+    /// One more generation with <see cref="OpProfile"/> on: seconds and share of the generation per operation (the
+    /// transformer's attention, MLP, AdaLN, residual adds and head, the sampler's top-k/top-p and draw, the VQVAE decode
+    /// after the last scale, and the rest of the transformer phase: embeddings, token maps, the f̂ update).
+    /// </summary>
+    private static JsonObject Profile(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
+    {
+        OpProfile.Reset();
+        OpProfile.Enabled = true;
+        (double Total, double Transformer, double[] PerScale) t;
+        try
+        {
+            t = Time(sampler, requests);
+        }
+        finally
+        {
+            OpProfile.Enabled = false;
+        }
+        var ops = OpProfile.Seconds();
+        var seconds = new JsonObject();
+        var shares = new JsonObject();
+        void Add(string name, double s)
+        {
+            seconds[name] = Math.Round(s, 3);
+            shares[name] = Math.Round(s / t.Total, 3);
+        }
+        foreach (var (name, s) in ops.OrderByDescending(kv => kv.Value)) Add(name, s);
+        Add("vqvae_decode", t.Total - t.Transformer);
+        Add("other", t.Transformer - ops.Values.Sum());
+        return new JsonObject { ["seconds_total"] = Math.Round(t.Total, 3), ["seconds"] = seconds, ["share"] = shares };
     }
 
     /// <summary>Matmul FLOPs of the transformer per image, both CFG rows (attention included; 2 FLOPs per MAC).</summary>

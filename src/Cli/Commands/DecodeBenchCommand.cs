@@ -11,7 +11,8 @@ namespace Var.Cli.Commands;
 /// <c>var bench decode</c>: the VQVAE decode alone (random official-layout ch160 VQVAE, f̂ of a 256² image) with each
 /// 3×3-convolution path this CPU runs — the AVX-512 and AVX2 Winograd kernels and libtorch's convolution — timed in
 /// alternation so that a loaded machine slows them alike, with the largest difference of each path's image from
-/// libtorch's. Prints JSON.
+/// libtorch's. Wall seconds and CPU seconds of the process per image: on a shared machine the CPU seconds (with
+/// <c>--threads 1</c>) are what each path costs, the wall seconds include waiting for a core. Prints JSON.
 /// </summary>
 internal static class DecodeBenchCommand
 {
@@ -73,6 +74,7 @@ internal static class DecodeBenchCommand
                 manual_seed(5);
                 var fHat = randn(b, vae.Config.ZChannels, 16, 16);
                 var times = paths.ToDictionary(p => PathName(p), _ => new List<double>());
+                var cpu = paths.ToDictionary(p => PathName(p), _ => new List<double>());
                 var images = new Dictionary<string, Tensor>();
                 var counts = new Dictionary<string, (long Torch, long Avx2, long Avx512)>();
                 for (int r = -1; r < reps; r++)
@@ -82,9 +84,11 @@ internal static class DecodeBenchCommand
                         string name = PathName(p);
                         Select(p);
                         Conv3x3.ResetCounts();
+                        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                         var clock = Stopwatch.StartNew();
                         var image = vae.FHatToImage(fHat);
                         double seconds = clock.Elapsed.TotalSeconds;
+                        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
                         if (r < 0)
                         {
                             images[name] = image;
@@ -93,7 +97,8 @@ internal static class DecodeBenchCommand
                         }
                         image.Dispose();
                         times[name].Add(seconds / b);
-                        Log($"batch {b} {name}: {seconds / b:F3} s/image");
+                        cpu[name].Add(cpuSeconds / b);
+                        Log($"batch {b} {name}: {seconds / b:F3} s/image, {cpuSeconds / b:F3} CPU s/image");
                     }
                 }
                 var torchImage = images["torch"];
@@ -101,6 +106,7 @@ internal static class DecodeBenchCommand
                 {
                     string name = PathName(p);
                     var t = times[name].Order().ToList();
+                    var ct = cpu[name].Order().ToList();
                     var c = counts[name];
                     rows.Add(new JsonObject
                     {
@@ -109,6 +115,9 @@ internal static class DecodeBenchCommand
                         ["seconds_per_image_best"] = Math.Round(t[0], 4),
                         ["seconds_per_image_median"] = Math.Round(t[t.Count / 2], 4),
                         ["seconds_per_image_worst"] = Math.Round(t[^1], 4),
+                        ["cpu_seconds_per_image_best"] = Math.Round(ct[0], 4),
+                        ["cpu_seconds_per_image_median"] = Math.Round(ct[ct.Count / 2], 4),
+                        ["cpu_seconds_per_image_worst"] = Math.Round(ct[^1], 4),
                         ["conv3x3_calls"] = new JsonObject { ["torch"] = c.Torch, ["winograd_avx2"] = c.Avx2, ["winograd_avx512"] = c.Avx512 },
                         ["max_abs_diff_vs_torch"] = Math.Round((images[name] - torchImage).abs().max().item<float>(), 6),
                     });
