@@ -11,8 +11,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lib="$tools/libvarnative.so"
 [ "$(uname -m)" = x86_64 ] || exit 0
 mkdir -p "$tools"
-if [ ! -f "$lib" ] || [ "$here/winograd.cpp" -nt "$lib" ] || [ "$here/winograd_avx512.cpp" -nt "$lib" ] \
-  || [ "${BASH_SOURCE[0]}" -nt "$lib" ]; then
+stale=0
+for src in winograd.cpp winograd_avx512.cpp winograd_common.h build-native.sh; do
+  [ -f "$lib" ] && [ ! "$here/$src" -nt "$lib" ] || stale=1
+done
+if [ "$stale" = 1 ]; then
   tmp="$(mktemp -d "$tools/libvarnative.XXXXXX")"
   g++ -O3 -std=c++17 -mavx2 -mfma -fPIC -c -o "$tmp/avx2.o" "$here/winograd.cpp"
   g++ -O3 -std=c++17 -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma -fPIC -c -o "$tmp/avx512.o" "$here/winograd_avx512.cpp"

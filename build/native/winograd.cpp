@@ -62,28 +62,12 @@ void parallel_for(int64_t count, int threads, F&& body) {
 
 inline __m256 mul(float a, __m256 x) { return _mm256_mul_ps(_mm256_set1_ps(a), x); }
 inline __m256 fma(float a, __m256 x, __m256 y) { return _mm256_fmadd_ps(_mm256_set1_ps(a), x, y); }
+inline __m256 add(__m256 x, __m256 y) { return _mm256_add_ps(x, y); }
+inline __m256 sub(__m256 x, __m256 y) { return _mm256_sub_ps(x, y); }
+using Vec = __m256;
 
-// r = B^T d for one 6-vector of lanes (rows of Lavin's B^T for F(4,3)).
-inline void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4, __m256 d5, __m256* r) {
-    r[0] = _mm256_add_ps(fma(4.0f, d0, mul(-5.0f, d2)), d4);
-    const __m256 a = _mm256_add_ps(d3, d4), b = _mm256_sub_ps(d4, d3);
-    r[1] = fma(-4.0f, _mm256_add_ps(d1, d2), a);
-    r[2] = fma(4.0f, _mm256_sub_ps(d1, d2), b);
-    const __m256 e = _mm256_sub_ps(d4, d2), f = _mm256_sub_ps(d3, d1);
-    r[3] = fma(2.0f, f, e);
-    r[4] = fma(-2.0f, f, e);
-    r[5] = _mm256_add_ps(fma(4.0f, d1, mul(-5.0f, d3)), d5);
-}
+#include "winograd_common.h"
 
-// r = A^T m for one 6-vector of lanes.
-inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256* r) {
-    const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
-    const __m256 c = _mm256_add_ps(m3, m4), e = _mm256_sub_ps(m3, m4);
-    r[0] = _mm256_add_ps(_mm256_add_ps(m0, a), c);
-    r[1] = fma(2.0f, e, b);
-    r[2] = fma(4.0f, c, a);
-    r[3] = _mm256_add_ps(fma(8.0f, e, b), m5);
-}
 
 // De-interleaves 34 floats p[0..33] into p_j[lane] = p[4u + j], j = 0..5, lanes in tile order 0,2,4,6,1,3,5,7.
 inline void deinterleave(const float* p, __m256* d) {
@@ -109,22 +93,6 @@ inline void interleave(const __m256* o, __m256* out) {
     out[1] = _mm256_shuffle_ps(l01, l23, 0xEE);
     out[2] = _mm256_shuffle_ps(h01, h23, 0x44);
     out[3] = _mm256_shuffle_ps(h01, h23, 0xEE);
-}
-
-// The 34 input samples of row y, columns x0 .. x0+33, of one channel plane: a pointer into the plane where they are
-// all inside it (and not upsampled), else a copy in buf with zeros for the padding.
-inline const float* input_row(const Geometry& g, const float* plane, int64_t y, int64_t x0, float* buf) {
-    if (y < 0 || y >= g.h) {
-        std::memset(buf, 0, 34 * sizeof(float));
-        return buf;
-    }
-    if (!g.up && x0 >= 0 && x0 + 34 <= g.w) return plane + y * g.w + x0;
-    const float* src = plane + (g.up ? (y >> 1) : y) * g.ws;
-    for (int k = 0; k < 34; ++k) {
-        const int64_t x = x0 + k;
-        buf[k] = (x < 0 || x >= g.w) ? 0.0f : src[g.up ? (x >> 1) : x];
-    }
-    return buf;
 }
 
 // U = G w G^T per (k, c), in the kernels' layout (36, ceil(K/rows), C, rows), zero rows padding K; G of F(4x4, 3x3)

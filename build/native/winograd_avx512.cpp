@@ -21,36 +21,20 @@
 
 namespace {
 
-// Same fields as winograd.cpp's Geometry (plain data, filled there).
-struct Geometry512 {
+// Same fields as winograd.cpp's Geometry (plain data, filled there from it).
+struct Geometry {
     int64_t n, c, hs, ws, h, w, th, tw, tw8;
     int up;
 };
 
 inline __m512 mul(float a, __m512 x) { return _mm512_mul_ps(_mm512_set1_ps(a), x); }
 inline __m512 fma(float a, __m512 x, __m512 y) { return _mm512_fmadd_ps(_mm512_set1_ps(a), x, y); }
+inline __m512 add(__m512 x, __m512 y) { return _mm512_add_ps(x, y); }
+inline __m512 sub(__m512 x, __m512 y) { return _mm512_sub_ps(x, y); }
+using Vec = __m512;
 
-// r = B^T d for one 6-vector of lanes.
-inline void bt6(__m512 d0, __m512 d1, __m512 d2, __m512 d3, __m512 d4, __m512 d5, __m512* r) {
-    r[0] = _mm512_add_ps(fma(4.0f, d0, mul(-5.0f, d2)), d4);
-    const __m512 a = _mm512_add_ps(d3, d4), b = _mm512_sub_ps(d4, d3);
-    r[1] = fma(-4.0f, _mm512_add_ps(d1, d2), a);
-    r[2] = fma(4.0f, _mm512_sub_ps(d1, d2), b);
-    const __m512 e = _mm512_sub_ps(d4, d2), f = _mm512_sub_ps(d3, d1);
-    r[3] = fma(2.0f, f, e);
-    r[4] = fma(-2.0f, f, e);
-    r[5] = _mm512_add_ps(fma(4.0f, d1, mul(-5.0f, d3)), d5);
-}
+#include "winograd_common.h"
 
-// r = A^T m for one 6-vector of lanes.
-inline void at6(__m512 m0, __m512 m1, __m512 m2, __m512 m3, __m512 m4, __m512 m5, __m512* r) {
-    const __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);
-    const __m512 c = _mm512_add_ps(m3, m4), e = _mm512_sub_ps(m3, m4);
-    r[0] = _mm512_add_ps(_mm512_add_ps(m0, a), c);
-    r[1] = fma(2.0f, e, b);
-    r[2] = fma(4.0f, c, a);
-    r[3] = _mm512_add_ps(fma(8.0f, e, b), m5);
-}
 
 // Phases j = 0..5 of 16 tiles: lane u < 8 is pa[4u + j], lane u >= 8 is pb[4(u - 8) + j]; pa, pb hold 34 floats each.
 inline void deinterleave16(const float* pa, const float* pb, __m512* d) {
@@ -82,28 +66,12 @@ inline void interleave16(const __m512* o, __m512* out) {
         }
 }
 
-// The 34 input samples of row y, columns x0 .. x0+33, of one channel plane (as winograd.cpp's input_row); buf holds
-// at least 48 floats.
-inline const float* input_row(const Geometry512& g, const float* plane, int64_t y, int64_t x0, float* buf) {
-    if (y < 0 || y >= g.h) {
-        std::memset(buf, 0, 34 * sizeof(float));
-        return buf;
-    }
-    if (!g.up && x0 >= 0 && x0 + 34 <= g.w) return plane + y * g.w + x0;
-    const float* src = plane + (g.up ? (y >> 1) : y) * g.ws;
-    for (int k = 0; k < 34; ++k) {
-        const int64_t x = x0 + k;
-        buf[k] = (x < 0 || x >= g.w) ? 0.0f : src[g.up ? (x >> 1) : x];
-    }
-    return buf;
-}
-
 struct Group {
     bool valid;
     int64_t img, ty, tx;
 };
 
-inline Group locate(const Geometry512& g, int64_t groups, int64_t gi) {
+inline Group locate(const Geometry& g, int64_t groups, int64_t gi) {
     Group r{gi < groups, 0, 0, 0};
     if (!r.valid) return r;
     const int64_t t = gi * 8, per_image = g.th * g.tw8, rem = t % per_image;
@@ -118,7 +86,7 @@ inline Group locate(const Geometry512& g, int64_t groups, int64_t gi) {
 extern "C" __attribute__((visibility("hidden"))) void var_wino512_blocks(
     const int64_t* geometry, const float* x, const float* packed, int64_t k, const float* bias, const float* res,
     float* y, int64_t b0, int64_t b1, float* vb, float* mb) {
-    const Geometry512 g{geometry[0], geometry[1], geometry[2], geometry[3], geometry[4],
+    const Geometry g{geometry[0], geometry[1], geometry[2], geometry[3], geometry[4],
                         geometry[5], geometry[6], geometry[7], geometry[8], (int)geometry[9]};
     const int64_t c = g.c, kb_count = (k + 7) / 8, kpad = kb_count * 8;
     const int64_t groups = g.n * g.th * g.tw8 / 8;

@@ -83,8 +83,9 @@ public class Conv3x3Tests
                 var y = Conv3x3.Apply(conv, x, upsample2x: true);
                 var counts = Conv3x3.Counts;
                 Assert.Equal((torchCalls, 0L, avx512Calls), counts);
+                // Without a residual the output is small next to its 5760-term sums (Winograd's rounding grows with them).
                 double err = (y - expected).abs().max().item<float>(), scale = expected.abs().max().item<float>();
-                Assert.True(err < 2e-5 * scale, $"{kernel}: max error {err:E2} for max |y| {scale:F2}");
+                Assert.True(err < 5e-5 * scale, $"{kernel}: max error {err:E2} for max |y| {scale:F2}");
             }
         }
         finally
