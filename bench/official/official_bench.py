@@ -44,7 +44,7 @@ if not VAR_ROOT or not os.path.isfile(os.path.join(VAR_ROOT, 'models', 'var.py')
     sys.exit('official_bench.py: pass --var-root (or set OFFICIAL_VAR_ROOT) to a checkout of '
              'https://github.com/FoundationVision/VAR (the folder holding models/var.py)')
 
-THREADS = 2
+THREADS = int(os.environ.get('OFFICIAL_THREADS', '2'))  # same thread count as var bench --threads
 SEED = 0
 PATCH_NUMS = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
 VAE_KW = dict(V=4096, Cvae=32, ch=160, share_quant_resi=4)
@@ -182,13 +182,16 @@ def make_fhat(B):
 
 
 def time_it(fn, reps):
-    ts = []
+    """Wall seconds and CPU seconds of this process (all its threads) per call: on a shared machine the CPU seconds
+    are what the code costs, the wall seconds include waiting for a core."""
+    ts, cs = [], []
     out = None
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         ts.append(time.perf_counter() - t0)
-    return ts, out
+        cs.append(time.process_time() - c0)
+    return ts, cs, out
 
 
 def main():
@@ -227,17 +230,18 @@ def main():
 
         if var is not None:
             for B in batches:
-                ts, img = time_it(lambda: run_ar(var, B), args.reps)
+                ts, cs, img = time_it(lambda: run_ar(var, B), args.reps)
                 assert img.shape == (B, 3, 16 * PATCH_NUMS[-1], 16 * PATCH_NUMS[-1]), img.shape
                 assert torch.isfinite(img).all()
                 s = sum(ts) / len(ts) / B
                 res[f'b{B}_s_per_image'] = round(s, 4)
+                res[f'b{B}_cpu_s_per_image'] = round(sum(cs) / len(cs) / B, 4)
                 detail[f'ar_b{B}_rep_s'] = [round(t, 4) for t in ts]
                 log(f'[ar] B={B} reps={ts} -> {s:.3f} s/image')
 
         for B in batches:
             f_hat = make_fhat(B)
-            ts, img = time_it(lambda: vae.fhat_to_img(f_hat), args.reps)
+            ts, cs, img = time_it(lambda: vae.fhat_to_img(f_hat), args.reps)
             assert img.shape == (B, 3, 16 * PATCH_NUMS[-1], 16 * PATCH_NUMS[-1]), img.shape
             assert torch.isfinite(img).all()
             s = sum(ts) / len(ts)
@@ -246,9 +250,11 @@ def main():
             else:
                 res[f'decode_b{B}_s_per_image'] = round(s / B, 4)
             detail[f'decode_b{B}_rep_s'] = [round(t, 4) for t in ts]
+            res[f'decode_b{B}_cpu_s_per_image'] = round(sum(cs) / len(cs) / B, 4)
             log(f'[decode] B={B} reps={ts} -> {s / B:.3f} s/image')
 
     res['cpu'] = cpu_model()
+    res['load_average'] = os.getloadavg()[0]
     # extra context (not part of the required keys)
     res['blas_lib_loaded'] = blas_lib_loaded()
     res['depth'] = None if args.decode_only else args.depth

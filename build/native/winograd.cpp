@@ -62,28 +62,12 @@ void parallel_for(int64_t count, int threads, F&& body) {
 
 inline __m256 mul(float a, __m256 x) { return _mm256_mul_ps(_mm256_set1_ps(a), x); }
 inline __m256 fma(float a, __m256 x, __m256 y) { return _mm256_fmadd_ps(_mm256_set1_ps(a), x, y); }
+inline __m256 add(__m256 x, __m256 y) { return _mm256_add_ps(x, y); }
+inline __m256 sub(__m256 x, __m256 y) { return _mm256_sub_ps(x, y); }
+using Vec = __m256;
 
-// r = B^T d for one 6-vector of lanes (rows of Lavin's B^T for F(4,3)).
-inline void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4, __m256 d5, __m256* r) {
-    r[0] = _mm256_add_ps(fma(4.0f, d0, mul(-5.0f, d2)), d4);
-    const __m256 a = _mm256_add_ps(d3, d4), b = _mm256_sub_ps(d4, d3);
-    r[1] = fma(-4.0f, _mm256_add_ps(d1, d2), a);
-    r[2] = fma(4.0f, _mm256_sub_ps(d1, d2), b);
-    const __m256 e = _mm256_sub_ps(d4, d2), f = _mm256_sub_ps(d3, d1);
-    r[3] = fma(2.0f, f, e);
-    r[4] = fma(-2.0f, f, e);
-    r[5] = _mm256_add_ps(fma(4.0f, d1, mul(-5.0f, d3)), d5);
-}
+#include "winograd_common.h"
 
-// r = A^T m for one 6-vector of lanes.
-inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256* r) {
-    const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
-    const __m256 c = _mm256_add_ps(m3, m4), e = _mm256_sub_ps(m3, m4);
-    r[0] = _mm256_add_ps(_mm256_add_ps(m0, a), c);
-    r[1] = fma(2.0f, e, b);
-    r[2] = fma(4.0f, c, a);
-    r[3] = _mm256_add_ps(fma(8.0f, e, b), m5);
-}
 
 // De-interleaves 34 floats p[0..33] into p_j[lane] = p[4u + j], j = 0..5, lanes in tile order 0,2,4,6,1,3,5,7.
 inline void deinterleave(const float* p, __m256* d) {
@@ -111,23 +95,74 @@ inline void interleave(const __m256* o, __m256* out) {
     out[3] = _mm256_shuffle_ps(h01, h23, 0xEE);
 }
 
-// The 34 input samples of row y, columns x0 .. x0+33, of one channel plane: a pointer into the plane where they are
-// all inside it (and not upsampled), else a copy in buf with zeros for the padding.
-inline const float* input_row(const Geometry& g, const float* plane, int64_t y, int64_t x0, float* buf) {
-    if (y < 0 || y >= g.h) {
-        std::memset(buf, 0, 34 * sizeof(float));
-        return buf;
+// U = G w G^T per (k, c), in the kernels' layout (36, ceil(K/rows), C, rows), zero rows padding K; G of F(4x4, 3x3)
+// for the points 0, ±1, ±2, ∞ (Lavin & Gray 2016): rows (1/4, 0, 0), (-1/6, -1/6, -1/6), (-1/6, 1/6, -1/6),
+// (1/24, 1/12, 1/6), (1/24, -1/12, 1/6), (0, 0, 1), applied as sums and differences. It runs on every call, so the
+// `rows` output channels of one block are transformed together in the lanes of one vector (a scalar version took
+// 30 ms for a 640-channel layer, half of its convolution at batch 1).
+inline void g6(__m256 a, __m256 b, __m256 c, __m256* r) {
+    r[0] = mul(0.25f, a);
+    r[1] = mul(-1.0f / 6, _mm256_add_ps(_mm256_add_ps(a, b), c));
+    r[2] = mul(-1.0f / 6, _mm256_add_ps(_mm256_sub_ps(a, b), c));
+    const __m256 e = fma(1.0f / 24, a, mul(1.0f / 6, c)), f = mul(1.0f / 12, b);
+    r[3] = _mm256_add_ps(e, f);
+    r[4] = _mm256_sub_ps(e, f);
+    r[5] = c;
+}
+
+// Floats pack_weight writes.
+int64_t packed_size(int64_t k, int64_t c, int rows) { return 36 * ((k + rows - 1) / rows) * c * rows; }
+
+void pack_weight(const float* w, int64_t k, int64_t c, int rows, int threads, float* out) {
+    const int64_t kb_count = (k + rows - 1) / rows, plane = kb_count * c * rows;
+    parallel_for(kb_count, threads, [&](int64_t kb0, int64_t kb1) {
+        for (int64_t kb = kb0; kb < kb1; ++kb) {
+            // Lane r: output channel kb·rows + r, where it exists (the others read nothing and store zeros).
+            alignas(32) int32_t offset[8], valid[8];
+            for (int r = 0; r < 8; ++r) {
+                const bool ok = r < rows && kb * rows + r < k;
+                offset[r] = ok ? (int32_t)((kb * rows + r) * c * 9) : 0;
+                valid[r] = ok ? -1 : 0;
+            }
+            const __m256i base = _mm256_load_si256((const __m256i*)offset), live = _mm256_load_si256((const __m256i*)valid);
+            const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int64_t ch = 0; ch < c; ++ch) {
+                const float* gw = w + ch * 9;
+                __m256 g[9], t[3][6], u[6];
+                for (int q = 0; q < 9; ++q)
+                    g[q] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), gw + q, base, _mm256_castsi256_ps(live), 4);
+                for (int j = 0; j < 3; ++j) g6(g[j], g[3 + j], g[6 + j], t[j]);  // t[j] = G · column j of w
+                float* dst = out + (kb * c + ch) * rows;
+                for (int i = 0; i < 6; ++i) {
+                    g6(t[0][i], t[1][i], t[2][i], u);
+                    for (int j = 0; j < 6; ++j) {
+                        float* at = dst + (i * 6 + j) * plane;
+                        if (rows == 8) _mm256_storeu_ps(at, u[j]);
+                        else _mm256_maskstore_ps(at, lanes, u[j]);
+                    }
+                }
+            }
+        }
+    });
+}
+
+// Scratch memory of the calling thread, 64-byte aligned, grown as needed and kept: U of a 640-channel layer is 59 MB,
+// and allocating it afresh (page faults included) cost as much as packing it.
+float* scratch(size_t floats) {
+    thread_local std::vector<float> store;
+    if (store.size() < floats + 16) {
+        store = std::vector<float>();
+        store.resize(floats + 16);
     }
-    if (!g.up && x0 >= 0 && x0 + 34 <= g.w) return plane + y * g.w + x0;
-    const float* src = plane + (g.up ? (y >> 1) : y) * g.ws;
-    for (int k = 0; k < 34; ++k) {
-        const int64_t x = x0 + k;
-        buf[k] = (x < 0 || x >= g.w) ? 0.0f : src[g.up ? (x >> 1) : x];
-    }
-    return buf;
+    return (float*)(((uintptr_t)store.data() + 63) & ~(uintptr_t)63);
 }
 
 }  // namespace
+
+// winograd_avx512.cpp: blocks b0 .. b1-1 of 32 tiles; geometry = Geometry's fields in order, up as 0/1.
+extern "C" void var_wino512_blocks(const int64_t* geometry, const float* x, const float* packed, int64_t k,
+                                   const float* bias, const float* res, float* y, int64_t b0, int64_t b1, float* vb,
+                                   float* mb);
 
 extern "C" {
 
@@ -138,29 +173,47 @@ void var_wino_tiles(int64_t hs, int64_t ws, int up, int64_t* th, int64_t* tw8) {
     *tw8 = g.tw8;
 }
 
-// The convolution y = conv(x, w) + bias (+ res) for w (K, C, 3, 3); threads split the work.
-void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
-                   const float* bias, const float* res, float* y, int threads) {
+// The best kernel this CPU runs: 2 = AVX-512 (F, DQ, BW, VL), 1 = AVX2 + FMA, 0 = none (cpuid and the OS's saved
+// register state, as libgcc reports them).
+int var_wino_isa() {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+
+// The convolution y = conv(x, w) + bias (+ res) for w (K, C, 3, 3) with the kernel `isa` (as var_wino_isa; 0 = the
+// best one here; one the CPU lacks is refused with -1); threads split the work. Returns the kernel that ran.
+int var_wino_conv_isa(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
+                      const float* bias, const float* res, float* y, int threads, int isa) {
+    const int best = var_wino_isa();
+    if (isa == 0) isa = best;
+    if (isa < 1 || isa > best) return -1;
     const Geometry g(n, c, hs, ws, up);
-    // U = G w G^T per (k, c), written straight into the kernel's layout (36, K/6, C, 6); G of F(4x4, 3x3) for the
-    // points 0, ±1, ±2, ∞ (Lavin & Gray 2016).
-    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-    const int64_t kb_count = (k + 5) / 6;
-    std::vector<float> packed((size_t)36 * kb_count * c * 6, 0.0f);
-    parallel_for(k, threads, [&](int64_t k0, int64_t k1) {
-        for (int64_t kc = k0; kc < k1; ++kc)
-            for (int64_t ch = 0; ch < c; ++ch) {
-                const float* gw = w + (kc * c + ch) * 9;
-                double t[6][3];
-                for (int i = 0; i < 6; ++i)
-                    for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * gw[j] + G[i][1] * gw[3 + j] + G[i][2] * gw[6 + j];
-                for (int i = 0; i < 6; ++i)
-                    for (int j = 0; j < 6; ++j)
-                        packed[(((int64_t)(i * 6 + j) * kb_count + kc / 6) * c + ch) * 6 + kc % 6] =
-                            (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+    const int rows = isa == 2 ? 8 : 6;
+    if (isa == 2) {
+        const int64_t geometry[10] = {g.n, g.c, g.hs, g.ws, g.h, g.w, g.th, g.tw, g.tw8, g.up ? 1 : 0};
+        const int64_t kpad = (k + 7) / 8 * 8, blocks = (g.n * g.th * g.tw8 / 8 + 3) / 4;
+        // U, then per worker its V (36, C, 32) and M (36, Kpad, 32), each a multiple of 16 floats.
+        const int64_t u_size = packed_size(k, c, rows), v_size = 36 * c * 32, m_size = 36 * kpad * 32;
+        const int workers = (int)std::max<int64_t>(1, std::min<int64_t>(threads, blocks));
+        float* packed = scratch((size_t)(u_size + workers * (v_size + m_size)));
+        pack_weight(w, k, c, rows, threads, packed);
+        const int64_t per = (blocks + workers - 1) / workers;
+        parallel_for(workers, workers, [&](int64_t w0, int64_t w1) {
+            for (int64_t wi = w0; wi < w1; ++wi) {
+                float* vb = packed + u_size + wi * (v_size + m_size);
+                const int64_t b0 = wi * per, b1 = std::min(blocks, b0 + per);
+                if (b0 < b1) var_wino512_blocks(geometry, x, packed, k, bias, res, y, b0, b1, vb, vb + v_size);
             }
-    });
+        });
+        return 2;
+    }
+    float* packed = scratch((size_t)packed_size(k, c, rows));
+    pack_weight(w, k, c, rows, threads, packed);
+    const int64_t kb_count = (k + 5) / 6;
     // Image, tile row and tile column of tile t.
     auto locate = [&g](int64_t t, int64_t& img, int64_t& ty, int64_t& tx) {
         const int64_t per_image = g.th * g.tw8, rem = t % per_image;
@@ -202,7 +255,7 @@ void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws,
             for (int64_t kb = 0; kb < kb_count; ++kb) {
                 // M[xi] (6 × 16) = U[xi] rows 6·kb .. 6·kb+5 times V[xi].
                 for (int xi = 0; xi < 36; ++xi) {
-                    const float* a = packed.data() + ((xi * kb_count + kb) * c) * 6;
+                    const float* a = packed + ((xi * kb_count + kb) * c) * 6;
                     const float* bv = vb + (int64_t)xi * c * 16;
                     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
                     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -270,6 +323,13 @@ void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws,
             }
         }
     });
+    return 1;
+}
+
+// var_wino_conv_isa with the best kernel here.
+void var_wino_conv(const float* x, int64_t n, int64_t c, int64_t hs, int64_t ws, int up, const float* w, int64_t k,
+                   const float* bias, const float* res, float* y, int threads) {
+    var_wino_conv_isa(x, n, c, hs, ws, up, w, k, bias, res, y, threads, 0);
 }
 
 }  // extern "C"

@@ -35,12 +35,13 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var modelName = new Option<string?>("--model") { Description = "Time a model folder (e.g. fmnist, with --batches 1,64) instead of the d16-shaped random official-layout model." };
         var official = new Option<string?>("--official") { Description = "JSON printed by bench/official/official_bench.py on this machine: speedups are also reported against the official code timed here." };
-        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone; 'bench tts' compares TTS-VAR with best-of-N; 'bench batch' times var batch against the raw engine; 'bench edit' times an edit against a generation of the same batch.");
+        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone; 'bench tts' compares TTS-VAR with best-of-N; 'bench batch' times var batch against the raw engine; 'bench edit' times an edit against a generation of the same batch; 'bench decode' times the VQVAE decode with each 3×3-convolution path (AVX-512/AVX2 Winograd, libtorch). The JSON names the CPU flags, the Winograd kernel, the load average, CPU seconds next to wall seconds and a per-op profile per run.");
         foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official }) cmd.Options.Add(o);
         cmd.Subcommands.Add(CodeBenchCommand.Create());
         cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.Subcommands.Add(BatchBenchCommand.Create());
         cmd.Subcommands.Add(EditBenchCommand.Create());
+        cmd.Subcommands.Add(DecodeBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
@@ -59,12 +60,7 @@ internal static class BenchCommand
         var officialHere = officialFile is null ? null : ReadOfficial(officialFile);
         var result = new JsonObject
         {
-            ["machine"] = new JsonObject
-            {
-                ["cores"] = Environment.ProcessorCount,
-                ["torch_threads"] = get_num_threads(),
-                ["cpu"] = CpuName(),
-            },
+            ["machine"] = Machine(),
         };
         Log("measuring matmul peak");
         double fp32Peak = MatmulPeak(ScalarType.Float32, [1024, 2048]);
@@ -87,6 +83,7 @@ internal static class BenchCommand
         var (vaeFile, varFile) = modelName is null ? EnsureCheckpoints(depth, workDir) : ("", "");
         var runs = new JsonArray();
         var summary = new Dictionary<(string, int), double>();
+        var cpuSummary = new Dictionary<(string, int), double>();
         foreach (var dtype in dtypes)
         {
             Log($"loading {(modelName ?? varFile)} as {dtype}");
@@ -102,28 +99,38 @@ internal static class BenchCommand
                 Log($"{dtype} batch {b}: warm-up");
                 Time(sampler, requests);
                 var times = new List<(double Total, double Transformer, double[] PerScale)>();
+                var cpuTimes = new List<double>();
+                Conv3x3.ResetCounts();
                 for (int r = 0; r < reps; r++)
                 {
                     times.Add(Time(sampler, requests));
+                    cpuTimes.Add(lastCpuSeconds);
                     Log($"{dtype} batch {b}: {times[^1].Total / b:F3} s/image");
                 }
                 var best = times.OrderBy(t => t.Total).First();
+                var convs = Conv3x3.Counts;
+                var profile = Profile(sampler, requests);
                 double perImage = best.Total / b;
                 double gflops = flopsPerImage * b / best.Transformer / 1e9;
                 double dtypePeak = peak[dtype == "float32" ? "float32" : "bfloat16"]!.GetValue<double>();
                 summary[(dtype, b)] = perImage;
+                cpuSummary[(dtype, b)] = cpuTimes.Min() / b;
                 runs.Add(new JsonObject
                 {
                     ["dtype"] = dtype,
                     ["batch"] = b,
                     ["seconds_per_image"] = Math.Round(perImage, 3),
                     ["seconds_per_batch"] = times.Select(t => (JsonNode)Math.Round(t.Total, 3)).ToJsonArray(),
+                    ["cpu_seconds_per_image"] = Math.Round(cpuTimes.Min() / b, 3),
+                    ["cpu_seconds_per_batch"] = cpuTimes.Select(t => (JsonNode)Math.Round(t, 3)).ToJsonArray(),
                     ["transformer_share"] = Math.Round(best.Transformer / best.Total, 3),
                     ["seconds_per_scale"] = best.PerScale.Select(v => (JsonNode)v).ToJsonArray(),
                     ["vqvae_decode_share"] = Math.Round(1 - best.Transformer / best.Total, 3),
                     ["transformer_gflops"] = Math.Round(gflops, 1),
                     ["transformer_fraction_of_peak"] = Math.Round(gflops / dtypePeak, 3),
                     ["peak_rss_mb"] = PeakRssMb(),
+                    ["decode_conv3x3_calls_per_generation"] = new JsonObject { ["torch"] = convs.Torch / reps, ["winograd_avx2"] = convs.Avx2 / reps, ["winograd_avx512"] = convs.Avx512 / reps },
+                    ["op_profile"] = profile,
                 });
             }
             if (dtype == dtypes[^1] && leakRuns > 0)
@@ -163,6 +170,8 @@ internal static class BenchCommand
             var here = new JsonObject { ["file"] = Path.GetFullPath(officialFile!), ["official_fp32_s_per_image"] = officialHere.DeepClone() };
             foreach (var ((dtype, b), s) in summary)
                 if (officialHere[$"batch{b}"] is JsonValue v) here[$"speedup_{dtype}_batch{b}"] = Math.Round(v.GetValue<double>() / s, 2);
+            foreach (var ((dtype, b), s) in cpuSummary)
+                if (officialHere[$"cpu_batch{b}"] is JsonValue v) here[$"cpu_time_speedup_{dtype}_batch{b}"] = Math.Round(v.GetValue<double>() / s, 2);
             result["vs_official_same_machine"] = here;
         }
         result["model"] = new JsonObject { ["depth"] = depth, ["width"] = 64 * depth, ["heads"] = depth, ["vocab"] = 4096, ["image_size"] = 256, ["vae"] = "ch160 z32 v4096", ["files"] = new JsonArray(vaeFile, varFile) };
@@ -186,7 +195,9 @@ internal static class BenchCommand
             foreach (var (key, value) in o)
             {
                 var m = System.Text.RegularExpressions.Regex.Match(key, @"^b(\d+)_s_per_image$");
+                var mc = System.Text.RegularExpressions.Regex.Match(key, @"^b(\d+)_cpu_s_per_image$");
                 if (m.Success && value is JsonValue v) times[$"batch{m.Groups[1].Value}"] = v.GetValue<double>();
+                else if (mc.Success && value is JsonValue vc) times[$"cpu_batch{mc.Groups[1].Value}"] = vc.GetValue<double>();
                 else if (key.StartsWith("decode_", StringComparison.Ordinal) && value is JsonValue d && d.TryGetValue(out double seconds)) times[key] = seconds;
             }
         if (!times.Any(kv => kv.Key.StartsWith("batch", StringComparison.Ordinal)))
@@ -203,10 +214,50 @@ internal static class BenchCommand
     private static (double Total, double Transformer, double[] PerScale) Time(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
     {
         var marks = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         sampler.Generate(requests, onScale: _ => marks.Add(clock.Elapsed.TotalSeconds));
+        double total = clock.Elapsed.TotalSeconds;
+        lastCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var perScale = marks.Select((m, i) => Math.Round(m - (i == 0 ? 0 : marks[i - 1]), 3)).ToArray();
-        return (clock.Elapsed.TotalSeconds, marks[^1], perScale);
+        return (total, marks[^1], perScale);
+    }
+
+    // CPU seconds of the process during the last Time() (all threads; with --threads 1 what the generation costs on
+    // a shared machine, where wall seconds include waiting for a core).
+    [ThreadStatic]
+    private static double lastCpuSeconds;
+
+    /// <summary>
+    /// One more generation with <see cref="OpProfile"/> on: seconds and share of the generation per operation (the
+    /// transformer's attention, MLP, AdaLN, residual adds and head, the sampler's top-k/top-p and draw, the VQVAE decode
+    /// after the last scale, and the rest of the transformer phase: embeddings, token maps, the f̂ update).
+    /// </summary>
+    private static JsonObject Profile(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
+    {
+        OpProfile.Reset();
+        OpProfile.Enabled = true;
+        (double Total, double Transformer, double[] PerScale) t;
+        try
+        {
+            t = Time(sampler, requests);
+        }
+        finally
+        {
+            OpProfile.Enabled = false;
+        }
+        var ops = OpProfile.Seconds();
+        var seconds = new JsonObject();
+        var shares = new JsonObject();
+        void Add(string name, double s)
+        {
+            seconds[name] = Math.Round(s, 3);
+            shares[name] = Math.Round(s / t.Total, 3);
+        }
+        foreach (var (name, s) in ops.OrderByDescending(kv => kv.Value)) Add(name, s);
+        Add("vqvae_decode", t.Total - t.Transformer);
+        Add("other", t.Transformer - ops.Values.Sum());
+        return new JsonObject { ["seconds_total"] = Math.Round(t.Total, 3), ["seconds"] = seconds, ["share"] = shares };
     }
 
     /// <summary>Matmul FLOPs of the transformer per image, both CFG rows (attention included; 2 FLOPs per MAC).</summary>
@@ -314,6 +365,51 @@ internal static class BenchCommand
             if (line.StartsWith(key)) return double.Parse(line[key.Length..].Trim().Split(' ')[0]);
         }
         return double.NaN;
+    }
+
+    // The /proc/cpuinfo flags that decide which kernels run here (libtorch's bf16 matmul, the Winograd paths).
+    private static readonly string[] KernelFlags = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"];
+
+    /// <summary>The machine as the bench reports it: CPU, cores, threads, the kernel-deciding CPU flags and the Winograd kernel in use.</summary>
+    internal static JsonObject Machine()
+    {
+        var flags = CpuFlags();
+        return new JsonObject
+        {
+            ["cpu"] = CpuName(),
+            ["cores"] = Environment.ProcessorCount,
+            ["torch_threads"] = get_num_threads(),
+            ["cpu_flags"] = KernelFlags.Where(flags.Contains).Select(f => (JsonNode)f).ToJsonArray(),
+            ["winograd_kernel"] = Conv3x3.Available && Conv3x3.Enabled ? DecodeBenchCommand.PathName(Conv3x3.Kernel) : "torch",
+            ["winograd_best_kernel"] = DecodeBenchCommand.PathName(Conv3x3.BestKernel),
+            ["load_average"] = LoadAverage(),
+        };
+    }
+
+    private static HashSet<string> CpuFlags()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags"));
+            return line is null ? [] : line.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
+    // The 1-minute load average when the bench starts: timings from a loaded machine are not comparable with idle ones.
+    private static JsonNode? LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            return null;
+        }
     }
 
     private static string CpuName()

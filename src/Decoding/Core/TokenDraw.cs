@@ -1,4 +1,5 @@
 using Var.Decoding.Sampling;
+using Var.Model;
 
 namespace Var.Decoding.Core;
 
@@ -54,6 +55,7 @@ public static class TokenDraw
     public static Tensor Sample(DecodingSession session, Tensor maskedBlV)
     {
         using var scope = NewDisposeScope();
+        using var timed = OpProfile.Measure("sampler_draw");
         long l = maskedBlV.shape[1], v = maskedBlV.shape[^1];
         var cdf = maskedBlV.softmax(-1).to(ScalarType.Float64).cumsum(-1);
         var u = stack(session.Rows.Select(r => r.Random.Uniforms(l)).ToArray()).to(maskedBlV.device);

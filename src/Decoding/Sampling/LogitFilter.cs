@@ -1,3 +1,5 @@
+using Var.Model;
+
 namespace Var.Decoding.Sampling;
 
 /// <summary>
@@ -14,6 +16,7 @@ public static class LogitFilter
     public static Tensor Apply(Tensor logitsBlV, Tensor topKB, Tensor topPB)
     {
         using var scope = NewDisposeScope();
+        using var timed = OpProfile.Measure("sampler_topk_topp");
         long v = logitsBlV.shape[^1];
         var (sortedAsc, order) = logitsBlV.sort(dim: -1, descending: false);
         // k-th largest = sortedAsc[V − k]; rows with k = 0 (or k ≥ V) keep everything.

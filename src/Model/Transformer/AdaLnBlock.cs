@@ -54,12 +54,13 @@ public sealed class AdaLnBlock : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         var chunks = modulation.unbind(2);
         Tensor gamma1 = chunks[0], gamma2 = chunks[1], scale1 = chunks[2], scale2 = chunks[3], shift1 = chunks[4], shift2 = chunks[5];
-        var ln1 = nn.functional.layer_norm(x, [width], eps: eps).mul(scale1.add(1)).add_(shift1);
-        var attended = cache is null ? attn.forward(ln1, attnBias) : attn.CachedForward(ln1, attnBias, cache);
-        var h = DropPath(attended.mul_(gamma1));
-        x = x + h;
-        var ln2 = nn.functional.layer_norm(x, [width], eps: eps).mul(scale2.add(1)).add_(shift2);
-        x = x + DropPath(ffn.forward(ln2).mul_(gamma2));
+        Tensor ln1, attended, ln2, mlp;
+        using (OpProfile.Measure("adaln")) ln1 = nn.functional.layer_norm(x, [width], eps: eps).mul(scale1.add(1)).add_(shift1);
+        using (OpProfile.Measure("attention")) attended = cache is null ? attn.forward(ln1, attnBias) : attn.CachedForward(ln1, attnBias, cache);
+        using (OpProfile.Measure("residual")) x = x + DropPath(attended.mul_(gamma1));
+        using (OpProfile.Measure("adaln")) ln2 = nn.functional.layer_norm(x, [width], eps: eps).mul(scale2.add(1)).add_(shift2);
+        using (OpProfile.Measure("mlp")) mlp = ffn.forward(ln2);
+        using (OpProfile.Measure("residual")) x = x + DropPath(mlp.mul_(gamma2));
         return x.MoveToOuterDisposeScope();
     }
 

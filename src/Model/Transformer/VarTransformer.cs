@@ -122,6 +122,7 @@ public sealed class VarTransformer : nn.Module<Tensor, Tensor, Tensor>
     public Tensor[] BlockModulations(Tensor cond)
     {
         using var scope = NewDisposeScope();
+        using var timed = OpProfile.Measure("adaln");
         Tensor condOrShared = cond;
         if (shared_ada_lin is not null) condOrShared = shared_ada_lin.forward(cond).view(-1, 1, 6, Config.EmbedDim);
         var mods = blocks.Select(b => b.Modulation(condOrShared)).ToArray();
@@ -209,6 +210,7 @@ public sealed class VarTransformer : nn.Module<Tensor, Tensor, Tensor>
 
     private Tensor Logits(Tensor x, Tensor cond)
     {
+        using var timed = OpProfile.Measure("head");
         using var h = head_nm.forward(x, cond);
         using var logits = head.forward(h);
         return logits.to(ScalarType.Float32);
