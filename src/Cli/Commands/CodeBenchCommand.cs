@@ -129,7 +129,7 @@ internal static class CodeBenchCommand
         };
     }
 
-    private static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass)
+    internal static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass)
     {
         var requests = Enumerable.Range(0, model.Classes.Count).SelectMany(c => Enumerable.Range(0, perClass).Select(_ => c))
             .Select((c, i) => new SampleRequest(c, i, settings)).ToList();
@@ -167,10 +167,10 @@ internal static class CodeBenchCommand
         return ModelLoader.Load(new ModelSource { VaeFile = vaeFile, VarFile = drafterFile, RefinerFile = refinerFile });
     }
 
-    private static double PeakMb() => ReadStatusKb("VmHWM:") / 1024.0;
+    internal static double PeakMb() => ReadStatusKb("VmHWM:") / 1024.0;
 
     /// <summary>Resets the peak resident size to the current one (Linux: "5" to /proc/self/clear_refs); returns the current size.</summary>
-    private static double ResetPeakMb()
+    internal static double ResetPeakMb()
     {
         try
         {
