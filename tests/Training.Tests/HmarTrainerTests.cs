@@ -149,18 +149,7 @@ public class HmarTrainerTests
     {
         string data = TestData.WriteSynthetic(trainCount: 64, testCount: 16);
         string runs = Path.Combine(Path.GetTempPath(), "hmar-runs-" + Guid.NewGuid().ToString("N"));
-        TokenizerTrainer.Run(new TokenizerTrainOptions
-        {
-            Name = "tok",
-            RunsDirectory = runs,
-            DataDirectory = data,
-            Steps = 1,
-            BatchSize = 8,
-            WarmupSteps = 1,
-            EvalImages = 8,
-            RestartEvery = 0,
-            Config = TrainingStepTests.TinyVqvae,
-        }, null, CancellationToken.None);
+        string tokenizer = TestData.TrainTinyTokenizer(runs, data);
         HmarTrainOptions Options(string name, long maskSteps, bool resume) => new()
         {
             Name = name,
@@ -178,7 +167,7 @@ public class HmarTrainerTests
             Width = 32,
             Heads = 2,
             Resume = resume,
-            TokenizerWeights = Path.Combine(runs, "tok", "model.safetensors"),
+            TokenizerWeights = tokenizer,
             TokenCacheDirectory = Path.Combine(runs, "tokens"),
         };
         var nextScaleOnly = HmarTrainer.Run(Options("next-scale-only", 0, false), null, CancellationToken.None);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Var.Decoding.Decoders;
@@ -28,13 +27,14 @@ internal static class HmarBenchCommand
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per configuration and batch (after one warm-up).", DefaultValueFactory = _ => 2 };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder for the judge's reference statistics." };
+        var record = new Option<bool>("--record") { Description = "Also write the default schedule's judged quality into the model folder's model.json (the 'hmar' component's quality)." };
         var cmd = new Command("hmar", "Benchmark HMAR (default schedule, 1/2/4 passes per scale, extra masked steps on the coarse scales) against VAR of the same model folder: speed, memory and judged quality, as JSON.");
-        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data, record }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
             var result = Run(pr.GetValue(model)!, ModelArguments.ParseInts(pr.GetValue(batches)) ?? [1, 64], pr.GetValue(schedules),
-                pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data));
+                pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data), pr.GetValue(record));
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
@@ -59,7 +59,7 @@ internal static class HmarBenchCommand
         ];
     }
 
-    private static JsonObject Run(string modelName, int[] batches, string? scheduleText, int perClass, int reps, string? data)
+    private static JsonObject Run(string modelName, int[] batches, string? scheduleText, int perClass, int reps, string? data, bool record)
     {
         string folder = ModelLoader.ResolveModelFolder(modelName);
         using var model = ModelLoader.Load(new ModelSource { Model = folder });
@@ -79,6 +79,7 @@ internal static class HmarBenchCommand
         var rows = new JsonArray();
         var varSpeed = new Dictionary<int, double>();
         double varFd = double.NaN, varMemory = double.NaN;
+        JsonObject? recorded = null;
         foreach (var (name, decoder) in configs)
         {
             var generator = new ImageGenerator(model, decoder);
@@ -96,19 +97,7 @@ internal static class HmarBenchCommand
             var speed = new JsonObject();
             foreach (int b in batches)
             {
-                var requests = Enumerable.Range(0, b).Select(i => new SampleRequest(i * 37 % model.Classes.Count, 1000 + i, settings)).ToList();
-                generator.Generate(requests);
-                GC.Collect();
-                double before = CodeBenchCommand.ResetPeakMb();
-                var times = new List<double>();
-                for (int r = 0; r < reps; r++)
-                {
-                    var clock = Stopwatch.StartNew();
-                    generator.Generate(requests);
-                    times.Add(clock.Elapsed.TotalSeconds);
-                }
-                double extra = Math.Round(CodeBenchCommand.PeakMb() - before, 1);
-                double ips = b / times.Min();
+                var (ips, times, extra) = CodeBenchCommand.TimeBatch(generator, model, settings, b, reps);
                 Log($"{name} batch {b}: {ips:F2} images/s, +{extra} MB peak");
                 var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
                 if (name == "var") varSpeed[b] = ips;
@@ -129,8 +118,29 @@ internal static class HmarBenchCommand
                 if (name == "var") varFd = fd;
                 else if (!double.IsNaN(varFd)) quality["fd_relative_change_vs_var"] = Math.Round(fd / varFd - 1, 4);
                 row["quality"] = quality;
+                if (decoder is HmarDecoding { PassesPerScale: null } && batches.Contains(64))
+                {
+                    recorded = new JsonObject
+                    {
+                        ["images"] = perClass * model.Classes.Count,
+                        ["judge_accuracy"] = Math.Round(acc, 3),
+                        ["fd"] = Math.Round(fd, 3),
+                        ["fd_floor"] = Math.Round(floor, 3),
+                        ["fd_ratio"] = Math.Round(fd / floor, 2),
+                        ["settings"] = $"cfg{settings.Cfg}-k{settings.TopK}-p{settings.TopP}",
+                        ["steps_per_scale"] = string.Join(",", ((HmarDecoding)decoder).Schedule(patchNums).Passes),
+                        ["ms_per_image_batch64"] = Math.Round(1000 / (double)speed["batch64"]!["images_per_second"]!, 1),
+                        ["var_same_run"] = new JsonObject { ["judge_accuracy"] = Math.Round(rows[0]!["quality"]!["judge_accuracy"]!.GetValue<double>(), 3), ["fd"] = Math.Round(varFd, 3) },
+                        ["by"] = "var bench hmar (docs/hmar/bench-hmar-fmnist.json)",
+                    };
+                }
             }
             rows.Add(row);
+        }
+        if (record && recorded is not null)
+        {
+            Var.Training.Shipping.WeightsPublisher.AddQuality(folder, ModelLoader.HmarRole, new JsonObject { [$"generated_{recorded["settings"]}"] = recorded });
+            Log($"recorded the default schedule's quality in {Path.Combine(folder, ModelManifest.FileName)}");
         }
         return new JsonObject
         {

@@ -77,13 +77,7 @@ public static class HmarTrainer
         if (phase == NextScalePhase)
         {
             using var optimizer = CreateOptimizer(model, options.WeightDecay);
-            var start = new RunProgress(0, 0, 0, false);
-            if (resumed is not null)
-            {
-                var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer);
-                start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
-                runLog.Line($"[{options.Name}] resumed next-scale training from {options.CheckpointPath} at step {ckpt.Step}");
-            }
+            var start = resumed is null ? new RunProgress(0, 0, 0, false) : Resume(options, model, optimizer, runLog, NextScalePhase);
             runLog.Line($"[{options.Name}] phase 1: next-scale, block-diagonal attention, scale weights [{string.Join(", ", ScaleWeights(config.Backbone.PatchNums).Select(w => w.ToString("F3", CultureInfo.InvariantCulture)))}]");
 
             double Step(long step, double lr)
@@ -92,11 +86,7 @@ public static class HmarTrainer
                 StepSeed.Apply(options.Seed, step);
                 var idx = sampler.Batch(step);
                 optimizer.ZeroGrad();
-                var loss = NextScaleLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), weightsL, options.ClassDropout);
-                loss.backward();
-                nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradClip);
-                optimizer.Step(lr);
-                return loss.item<float>();
+                return Update(optimizer, NextScaleLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), weightsL, options.ClassDropout), lr, options.GradClip);
             }
 
             string Evaluate(long step)
@@ -141,13 +131,7 @@ public static class HmarTrainer
         var maskOptions = options.MaskPhase(Math.Max(0, minutesLeft));
         using (var optimizer = CreateOptimizer(model, options.WeightDecay))
         {
-            var start = new RunProgress(0, 0, 0, false);
-            if (phase == MaskedPhase)
-            {
-                var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer);
-                start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
-                runLog.Line($"[{options.Name}] resumed masked training from {options.CheckpointPath} at step {ckpt.Step}");
-            }
+            var start = phase == MaskedPhase ? Resume(options, model, optimizer, runLog, MaskedPhase) : new RunProgress(0, 0, 0, false);
             const long stepSalt = 1L << 40;
 
             double Step(long step, double lr)
@@ -158,11 +142,7 @@ public static class HmarTrainer
                 optimizer.ZeroGrad();
                 double ratio = rand(1, dtype: ScalarType.Float64).item<double>();
                 var maskedL = MaskPositions(config.Backbone.PatchNums, ratio);
-                var loss = MaskedLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), maskedL, options.ClassDropout);
-                loss.backward();
-                nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradClip);
-                optimizer.Step(lr);
-                return loss.item<float>();
+                return Update(optimizer, MaskedLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), maskedL, options.ClassDropout), lr, options.GradClip);
             }
 
             string Evaluate(long step)
@@ -445,6 +425,21 @@ public static class HmarTrainer
         }
         var perScale = sums.Select((s, si) => counts[si] > 0 ? s / counts[si] : double.NaN).ToArray();
         return (sums.Sum() / counts.Sum(), perScale);
+    }
+
+    private static double Update(NamedAdamW optimizer, Tensor loss, double lr, double gradClip)
+    {
+        loss.backward();
+        nn.utils.clip_grad_norm_(optimizer.Parameters, gradClip);
+        optimizer.Step(lr);
+        return loss.item<float>();
+    }
+
+    private static RunProgress Resume(HmarTrainOptions options, HmarTransformer model, NamedAdamW optimizer, RunLog log, string phase)
+    {
+        var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer);
+        log.Line($"[{options.Name}] resumed {phase} training from {options.CheckpointPath} at step {ckpt.Step}");
+        return new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
     }
 
     private static Tensor DropLabels(HmarTransformer model, Tensor labelB, double classDropout)
