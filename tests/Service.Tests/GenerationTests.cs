@@ -147,7 +147,10 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         await factory.WaitServingAsync();
         using var call = factory.Client().GenerateStream(new GenerateRequest
         {
-            ClassId = 4, Seed = 2, Preview = true, Hmar = new HmarDecoder { StepsPerScale = { 1, 2, 3, 2 } },
+            ClassId = 4,
+            Seed = 2,
+            Preview = true,
+            Hmar = new HmarDecoder { StepsPerScale = { 1, 2, 3, 2 } },
         });
         var events = new List<GenerateEvent>();
         await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);

@@ -17,7 +17,11 @@ public sealed class ProgressHook(Action<ScaleProgress> report) : IScaleHook
     {
         current = (si, passes);
         report(new ScaleProgress(si, session.NumScales, session.TokensDone + tokensFixed, session.TokensTotal, clock.Elapsed,
-            session.Rows.Select(r => r.Origin).ToArray(), session) { Step = passesDone, Steps = passes });
+            session.Rows.Select(r => r.Origin).ToArray(), session)
+        {
+            Step = passesDone,
+            Steps = passes,
+        });
     }
 
     /// <inheritdoc />
@@ -25,6 +29,10 @@ public sealed class ProgressHook(Action<ScaleProgress> report) : IScaleHook
     {
         int passes = current.Scale == si ? current.Passes : 1;
         report(new ScaleProgress(si, session.NumScales, session.TokensDone, session.TokensTotal, clock.Elapsed,
-            session.Rows.Select(r => r.Origin).ToArray(), session) { Step = passes, Steps = passes });
+            session.Rows.Select(r => r.Origin).ToArray(), session)
+        {
+            Step = passes,
+            Steps = passes,
+        });
     }
 }
