@@ -42,6 +42,12 @@ public sealed record RemoteRequest
     /// <summary>CoDe: guidance on the refiner's scales (null = <see cref="Cfg"/>).</summary>
     public double? RefinerCfg { get; init; }
 
+    /// <summary>
+    /// HMAR: passes per scale, one per scale (1 = the next-scale pass alone, k &gt; 1 adds k − 1 masked steps); null =
+    /// the reference default. Sent as <c>HmarDecoder.steps_per_scale</c>.
+    /// </summary>
+    public IReadOnlyList<int>? StepsPerScale { get; init; }
+
     /// <summary>TTS-VAR: transformer work per image in plain samples (null = the server's default, 4).</summary>
     public double? Budget { get; init; }
 

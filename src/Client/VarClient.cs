@@ -197,7 +197,12 @@ public sealed class VarClient : IDisposable
                     case GenerateEvent.EventOneofCase.Progress:
                         var p = e.Progress;
                         onProgress?.Invoke(new RemoteProgress(RemoteStage.Scale, 0, p.Scale, p.NumScales, images.Count, total,
-                            p.Previews.Select(v => (v.Index, v.Png.ToByteArray())).ToArray()));
+                            p.Previews.Select(v => (v.Index, v.Png.ToByteArray())).ToArray())
+                        {
+                            // Servers before the per-pass fields send neither: one pass per scale.
+                            Step = Math.Max(1, p.Step),
+                            NumSteps = Math.Max(1, p.NumSteps),
+                        });
                         break;
                     case GenerateEvent.EventOneofCase.Result:
                         var image = FromMessage(e.Result);
@@ -283,7 +288,10 @@ public sealed class VarClient : IDisposable
                 m.Code = new CodeDecoder { DraftScales = request.DraftScales ?? 0, RefinerModel = request.Refiner ?? "" };
                 if (request.RefinerCfg is { } refinerCfg) m.Code.RefinerCfg = refinerCfg;
                 break;
-            case "hmar": m.Hmar = new HmarDecoder(); break;
+            case "hmar":
+                m.Hmar = new HmarDecoder();
+                if (request.StepsPerScale is { } steps) m.Hmar.StepsPerScale.AddRange(steps);
+                break;
             case "tts" or "tts-var" or "tts_var": m.TtsVar = new TtsVarDecoder { Budget = request.Budget ?? 0, Reward = request.Reward ?? "" }; break;
             default: throw new ArgumentException($"unknown decoder '{request.Decoder}' (use var, code, hmar or tts)");
         }

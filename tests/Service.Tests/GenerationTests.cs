@@ -141,6 +141,40 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         Assert.NotEqual(plain.Images[0].Data, reply.Images[0].Data);
     }
 
+    [Fact]
+    public async Task HmarStreamsAProgressEventForEveryPassInsideAScale()
+    {
+        await factory.WaitServingAsync();
+        using var call = factory.Client().GenerateStream(new GenerateRequest
+        {
+            ClassId = 4,
+            Seed = 2,
+            Preview = true,
+            Hmar = new HmarDecoder { StepsPerScale = { 1, 2, 3, 2 } },
+        });
+        var events = new List<GenerateEvent>();
+        await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
+        var progress = events.Where(e => e.EventCase == GenerateEvent.EventOneofCase.Progress).Select(e => e.Progress).ToList();
+        // Scale by scale, every pass; the tokens each pass fixes are the schedule's: [1], [1, 3], [1, 3, 5], [5, 11].
+        Assert.Equal([(0, 1, 1), (1, 1, 2), (1, 2, 2), (2, 1, 3), (2, 2, 3), (2, 3, 3), (3, 1, 2), (3, 2, 2)],
+            progress.Select(p => (p.Scale, p.Step, p.NumSteps)));
+        Assert.Equal([1, 2, 5, 6, 9, 14, 19, 30], progress.Select(p => p.TokensDone));
+        // Previews only once a scale is finished (f̂ changes then).
+        Assert.All(progress, p => Assert.Equal(p.Step == p.NumSteps ? 1 : 0, p.Previews.Count));
+
+        using var remote = new Var.Client.VarClient(factory.Channel());
+        var steps = new List<(int, int, int)>();
+        var images = await remote.StreamAsync(new Var.Client.RemoteRequest { Class = "4", Seed = 2, Decoder = "hmar", StepsPerScale = [1, 2, 3, 2] },
+            p =>
+            {
+                if (p.Stage == Var.Client.RemoteStage.Scale) steps.Add((p.Scale, p.Step, p.NumSteps));
+            });
+        Assert.Equal(progress.Select(p => (p.Scale, p.Step, p.NumSteps)), steps);
+        var result = events.Single(e => e.EventCase == GenerateEvent.EventOneofCase.Result).Result;
+        Assert.Equal(result.Data.ToByteArray(), images[0].Data);
+        Assert.Equal([1, 2, 3, 2], result.Settings.StepsPerScale);
+    }
+
     [Theory]
     [InlineData(new[] { 1, 2, 3 }, "steps_per_scale has 3 entries")]
     [InlineData(new[] { 1, 0, 1, 1 }, "steps_per_scale[1] is 0")]

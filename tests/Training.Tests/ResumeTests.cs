@@ -106,18 +106,7 @@ public class ResumeTests
     {
         string data = TestData.WriteSynthetic(trainCount: 64, testCount: 16);
         string runs = Path.Combine(Path.GetTempPath(), "var-runs-" + Guid.NewGuid().ToString("N"));
-        TokenizerTrainer.Run(new TokenizerTrainOptions
-        {
-            Name = "tok",
-            RunsDirectory = runs,
-            DataDirectory = data,
-            Steps = 1,
-            BatchSize = 8,
-            WarmupSteps = 1,
-            EvalImages = 8,
-            RestartEvery = 0,
-            Config = TrainingStepTests.TinyVqvae,
-        }, null, CancellationToken.None);
+        string tokenizer = TestData.TrainTinyTokenizer(runs, data);
         VarTrainOptions Options(string name, long steps, string? init) => new()
         {
             Name = name,
@@ -131,7 +120,7 @@ public class ResumeTests
             Width = 32,
             Heads = 2,
             InitWeights = init,
-            TokenizerWeights = Path.Combine(runs, "tok", "model.safetensors"),
+            TokenizerWeights = tokenizer,
             TokenCacheDirectory = Path.Combine(runs, "tokens"),
         };
         VarTrainer.Run(Options("first", 2, null), null, CancellationToken.None);

@@ -25,6 +25,24 @@ internal static class TestData
     /// <summary>The synthetic pixel value.</summary>
     public static byte Pixel(int i, int y, int x) => (byte)((i * 7 + y * 3 + x) % 256);
 
+    /// <summary>Trains the tiny tokenizer one step as the run "tok" under <paramref name="runs"/>; returns its weights.</summary>
+    public static string TrainTinyTokenizer(string runs, string data)
+    {
+        Tokenizer.TokenizerTrainer.Run(new Tokenizer.TokenizerTrainOptions
+        {
+            Name = "tok",
+            RunsDirectory = runs,
+            DataDirectory = data,
+            Steps = 1,
+            BatchSize = 8,
+            WarmupSteps = 1,
+            EvalImages = 8,
+            RestartEvery = 0,
+            Config = TrainingStepTests.TinyVqvae,
+        }, null, CancellationToken.None);
+        return Path.Combine(runs, "tok", "model.safetensors");
+    }
+
     /// <summary>The repository's weights/fmnist folder, or null.</summary>
     public static string? ShippedModelFolder()
     {

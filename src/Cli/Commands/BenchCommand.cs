@@ -35,13 +35,14 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var modelName = new Option<string?>("--model") { Description = "Time a model folder (e.g. fmnist, with --batches 1,64) instead of the d16-shaped random official-layout model." };
         var official = new Option<string?>("--official") { Description = "JSON printed by bench/official/official_bench.py on this machine: speedups are also reported against the official code timed here." };
-        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone; 'bench tts' compares TTS-VAR with best-of-N; 'bench batch' times var batch against the raw engine; 'bench edit' times an edit against a generation of the same batch; 'bench decode' times the VQVAE decode with each 3×3-convolution path (AVX-512/AVX2 Winograd, libtorch). The JSON names the CPU flags, the Winograd kernel, the load average, CPU seconds next to wall seconds and a per-op profile per run.");
+        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone; 'bench tts' compares TTS-VAR with best-of-N; 'bench batch' times var batch against the raw engine; 'bench hmar' compares HMAR schedules with VAR of the same size; 'bench edit' times an edit against a generation of the same batch; 'bench decode' times the VQVAE decode with each 3×3-convolution path (AVX-512/AVX2 Winograd, libtorch). The JSON names the CPU flags, the Winograd kernel, the load average, CPU seconds next to wall seconds and a per-op profile per run.");
         foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official }) cmd.Options.Add(o);
         cmd.Subcommands.Add(CodeBenchCommand.Create());
         cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.Subcommands.Add(BatchBenchCommand.Create());
         cmd.Subcommands.Add(EditBenchCommand.Create());
         cmd.Subcommands.Add(DecodeBenchCommand.Create());
+        cmd.Subcommands.Add(HmarBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));

@@ -81,19 +81,7 @@ internal static class CodeBenchCommand
             var speed = new JsonObject();
             foreach (int b in batches)
             {
-                var requests = Enumerable.Range(0, b).Select(i => new SampleRequest(i * 37 % model.Classes.Count, 1000 + i, settings)).ToList();
-                generator.Generate(requests);
-                GC.Collect();
-                double before = ResetPeakMb();
-                var times = new List<double>();
-                for (int r = 0; r < reps; r++)
-                {
-                    var clock = Stopwatch.StartNew();
-                    generator.Generate(requests);
-                    times.Add(clock.Elapsed.TotalSeconds);
-                }
-                double extra = Math.Round(PeakMb() - before, 1);
-                double ips = b / times.Min();
+                var (ips, times, extra) = TimeBatch(generator, model, settings, b, reps);
                 Log($"{name} batch {b}: {ips:F2} images/s, +{extra} MB peak");
                 var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, ips < 1 ? 4 : 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
                 if (name == "drafter") drafterSpeed[b] = ips;
@@ -129,7 +117,27 @@ internal static class CodeBenchCommand
         };
     }
 
-    private static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass)
+    /// <summary>
+    /// Times <paramref name="reps"/> generations of a batch of <paramref name="batch"/> images (after one warm-up):
+    /// the best images/s, every batch's seconds, and the resident-memory peak they add above the loaded models (MB).
+    /// </summary>
+    internal static (double ImagesPerSecond, List<double> Times, double ExtraMb) TimeBatch(ImageGenerator generator, ModelBundle model, SamplingSettings settings, int batch, int reps)
+    {
+        var requests = Enumerable.Range(0, batch).Select(i => new SampleRequest(i * 37 % model.Classes.Count, 1000 + i, settings)).ToList();
+        generator.Generate(requests);
+        GC.Collect();
+        double before = ResetPeakMb();
+        var times = new List<double>();
+        for (int r = 0; r < reps; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            generator.Generate(requests);
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+        return (batch / times.Min(), times, Math.Round(PeakMb() - before, 1));
+    }
+
+    internal static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass)
     {
         var requests = Enumerable.Range(0, model.Classes.Count).SelectMany(c => Enumerable.Range(0, perClass).Select(_ => c))
             .Select((c, i) => new SampleRequest(c, i, settings)).ToList();

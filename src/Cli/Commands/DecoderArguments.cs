@@ -32,11 +32,14 @@ internal sealed class DecoderArguments
         foreach (var o in new Option[] { Decoder, Steps, DraftScales, Refiner, RefinerCfg, Temperatures, Budget, Reward, Lambda, ClusterScales, ResampleScales, PotentialOption, Features }) cmd.Options.Add(o);
     }
 
+    /// <summary>HMAR's passes per scale from <c>--steps</c>, or null when not given.</summary>
+    public int[]? StepsOf(ParseResult pr) => pr.GetValue(Steps) is { } steps ? ParseInts(steps, "--steps") : null;
+
     /// <summary>The decoder asked for; throws <see cref="ArgumentException"/> naming the bad option.</summary>
     public IDecoder Create(ParseResult pr, ModelBundle model) => Create(new DecoderChoice
     {
         Kind = pr.GetValue(Decoder),
-        Steps = pr.GetValue(Steps) is { } steps ? ParseInts(steps, "--steps") : null,
+        Steps = StepsOf(pr),
         DraftScales = pr.GetValue(DraftScales),
         Refiner = pr.GetValue(Refiner),
         RefinerCfg = pr.GetValue(RefinerCfg),

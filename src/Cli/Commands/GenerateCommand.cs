@@ -36,7 +36,7 @@ internal static class GenerateCommand
                 return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
                     pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
                     pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.Refiner), pr.GetValue(decoders.RefinerCfg),
-                    pr.GetValue(output)!, pr.GetValue(grid), ct, pr.GetValue(decoders.Budget), pr.GetValue(decoders.Reward), remote.ClientOptions(pr));
+                    pr.GetValue(output)!, pr.GetValue(grid), ct, pr.GetValue(decoders.Budget), pr.GetValue(decoders.Reward), decoders.StepsOf(pr), remote.ClientOptions(pr));
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);
@@ -57,7 +57,7 @@ internal static class GenerateCommand
                 var images = sampler.Generate(chunk, ct, p =>
                 {
                     if (!Console.IsErrorRedirected || p.Scale == p.NumScales - 1)
-                        Console.Error.Write($"\r[{start + chunk.Count}/{requests.Count}] scale {p.Scale + 1}/{p.NumScales} {p.Elapsed.TotalSeconds:F1}s   ");
+                        Console.Error.Write($"\r[{start + chunk.Count}/{requests.Count}] scale {p.Scale + 1}/{p.NumScales}{(p.Steps > 1 ? $" step {p.Step}/{p.Steps}" : "")} {p.Elapsed.TotalSeconds:F1}s   ");
                 });
                 double perImage = batchClock.Elapsed.TotalSeconds / chunk.Count;
                 foreach (var img in images.OfType<GeneratedImage>())

@@ -11,8 +11,10 @@ internal static class RemoteGenerate
 {
     public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
         double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, string? refiner, double? refinerCfg,
-        string outDir, string? gridPath, CancellationToken ct, double? budget = null, string? reward = null, VarClientOptions? clientOptions = null)
+        string outDir, string? gridPath, CancellationToken ct, double? budget = null, string? reward = null, IReadOnlyList<int>? steps = null, VarClientOptions? clientOptions = null)
     {
+        if (steps is not null && !decoder.Trim().Equals("hmar", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException("--steps needs --decoder hmar");
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (classes.Count == 0) throw new ArgumentException("--class names no class");
         using var remote = new VarClient(address, clientOptions);
@@ -46,6 +48,7 @@ internal static class RemoteGenerate
                 RefinerCfg = refinerCfg,
                 Budget = budget,
                 Reward = reward,
+                StepsPerScale = steps,
             };
             IReadOnlyList<RemoteImage> images;
             try
@@ -55,7 +58,8 @@ internal static class RemoteGenerate
                 images = remote.StreamAsync(request, p =>
                 {
                     if (p.Stage == RemoteStage.Queued) Console.Error.Write($"\r[{classes[ci]}] queued at {p.QueuePosition}   ");
-                    else if (p.Stage == RemoteStage.Scale) Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}   ");
+                    else if (p.Stage == RemoteStage.Scale)
+                        Console.Error.Write($"\r[{classes[ci]}] scale {p.Scale + 1}/{p.NumScales}{(p.NumSteps > 1 ? $" step {p.Step}/{p.NumSteps}" : "")}   ");
                 }, ct).GetAwaiter().GetResult();
             }
             catch (RemoteGenerationException e)

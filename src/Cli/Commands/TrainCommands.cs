@@ -9,7 +9,7 @@ using Var.Training.Tokenizer;
 namespace Var.Cli.Commands;
 
 /// <summary>
-/// The <c>train</c> command tree: <c>train tokenizer | var | classifier | publish</c>. Every trainer resumes with
+/// The <c>train</c> command tree: <c>train tokenizer | var | hmar | classifier | publish</c>. Every trainer resumes with
 /// <c>--resume</c> from <c>{runs}/{name}/checkpoint.safetensors</c> and logs to stdout and <c>{runs}/{name}/train.log</c>.
 /// </summary>
 internal static class TrainCommands
@@ -20,6 +20,7 @@ internal static class TrainCommands
         var train = new Command("train", "Train the Fashion-MNIST models with this project's code (resumable runs under runs/)");
         train.Subcommands.Add(TokenizerCommand());
         train.Subcommands.Add(VarCommand());
+        train.Subcommands.Add(HmarCommand());
         train.Subcommands.Add(ClassifierCommand());
         train.Subcommands.Add(PublishCommand());
         return train;
@@ -110,6 +111,45 @@ internal static class TrainCommands
         return c;
     }
 
+    private static Command HmarCommand()
+    {
+        var common = new CommonOptions();
+        var defaults = new HmarTrainOptions();
+        var depth = new Option<int>("--depth") { Description = "Blocks of the backbone (trunk + one tail)", DefaultValueFactory = _ => defaults.Depth };
+        var tail = new Option<int>("--tail-depth") { Description = "Blocks of each tail (next-scale and masked)", DefaultValueFactory = _ => defaults.TailDepth };
+        var width = new Option<int>("--width") { Description = "Width C", DefaultValueFactory = _ => defaults.Width };
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => defaults.Heads };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer weights (summary.json beside them gives the config)", DefaultValueFactory = _ => "runs/tokenizer/model.safetensors" };
+        var init = new Option<string?>("--init") { Description = "Start a new run from these weights: an HMAR file of the same architecture, or a VAR file of the same depth and width (its blocks become the trunk and both tails, its head both heads)" };
+        var maskSteps = new Option<long?>("--mask-steps") { Description = $"Masked-prediction fine-tune steps after the --steps next-scale steps (default {defaults.MaskSteps}; 0 = none)" };
+        var maskLr = new Option<double?>("--mask-lr") { Description = "Peak learning rate of the masked phase (default --lr)" };
+        var evalEvery = new Option<int?>("--eval-every") { Description = $"Steps between test cross-entropy evaluations in each phase (default {defaults.EvalEvery}; 0 = only at the end of each phase)" };
+        var evalImages = new Option<int?>("--eval-images") { Description = $"Test images of those evaluations (default {defaults.EvalImages})" };
+        var c = new Command("hmar", "Two-phase HMAR training on cached tokens: next-scale with block-diagonal attention and log-normal scale weights, then masked prediction of the masked tail and head with the trunk frozen");
+        common.AddTo(c);
+        foreach (Option o in new Option[] { depth, tail, width, heads, tokenizer, init, maskSteps, maskLr, evalEvery, evalImages }) c.Options.Add(o);
+        c.SetAction((r, cancel) =>
+        {
+            var o = common.Apply(defaults, r) with
+            {
+                Depth = r.GetValue(depth),
+                TailDepth = r.GetValue(tail),
+                Width = r.GetValue(width),
+                Heads = r.GetValue(heads),
+                TokenizerWeights = r.GetValue(tokenizer)!,
+                InitWeights = r.GetValue(init),
+                MaskSteps = r.GetValue(maskSteps) ?? defaults.MaskSteps,
+                MaskLearningRate = r.GetValue(maskLr),
+                EvalEvery = r.GetValue(evalEvery) ?? defaults.EvalEvery,
+                EvalImages = r.GetValue(evalImages) ?? defaults.EvalImages,
+            };
+            o = o with { TokenCacheDirectory = Path.Combine(o.RunsDirectory, "tokens") };
+            HmarTrainer.Run(o, Console.WriteLine, cancel);
+            return Task.FromResult(0);
+        });
+        return c;
+    }
+
     private static Command ClassifierCommand()
     {
         var common = new CommonOptions();
@@ -140,9 +180,10 @@ internal static class TrainCommands
         var refinerRun = new Option<string>("--refiner-run") { Description = "Run of the small refiner VAR", DefaultValueFactory = _ => "var-small" };
         var rewardRun = new Option<string>("--reward-run") { Description = "Run of the reward classifier", DefaultValueFactory = _ => "reward" };
         var judgeRun = new Option<string>("--judge-run") { Description = "Run of the judge classifier", DefaultValueFactory = _ => "judge" };
+        var hmarRun = new Option<string>("--hmar-run") { Description = "Run of the HMAR transformer (train hmar; stored as bfloat16, the component 'hmar')", DefaultValueFactory = _ => "hmar" };
         var extra = new Option<string[]>("--extra") { Description = "More components as ROLE=RUN (repeatable), e.g. refiner-n4=refiner-n4 for a specialised CoDe refiner", AllowMultipleArgumentsPerToken = true };
         var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json (runs without weights are skipped; components already there are kept)");
-        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun, extra }) c.Options.Add(o);
+        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun, hmarRun, extra }) c.Options.Add(o);
         c.SetAction(r =>
         {
             string dir = r.GetValue(runs)!;
@@ -153,6 +194,7 @@ internal static class TrainCommands
                 new PublishedComponent("refiner", Path.Combine(dir, r.GetValue(refinerRun)!)),
                 new PublishedComponent("reward", Path.Combine(dir, r.GetValue(rewardRun)!)),
                 new PublishedComponent("judge", Path.Combine(dir, r.GetValue(judgeRun)!)),
+                new PublishedComponent("hmar", Path.Combine(dir, r.GetValue(hmarRun)!), StoreBf16: true),
                 .. (r.GetValue(extra) ?? []).Select(e => e.Split('=', 2) is [var role, var run] && role.Length > 0 && run.Length > 0
                     ? new PublishedComponent(role, Path.Combine(dir, run))
                     : throw new ArgumentException($"--extra '{e}' is not ROLE=RUN")),

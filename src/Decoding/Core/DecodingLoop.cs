@@ -23,8 +23,13 @@ public static class DecodingLoop
             if (!session.DropCancelled()) return;
             using var scope = NewDisposeScope();
             var step = plan.StepFor(si);
+            session.PassObserver = plan.Hooks.Count == 0 ? null : (done, passes, fixedTokens) =>
+            {
+                foreach (var hook in plan.Hooks) hook.AfterPass(session, si, done, passes, fixedTokens);
+            };
             var logits = step.Logits(session, si);
             var (idxBl, hBChw) = step.Draw(session, si, logits, plan.SamplingAt(si), plan.Constraint);
+            session.PassObserver = null;
             session.Commit(si, idxBl, hBChw);
             foreach (var hook in plan.Hooks) hook.AfterScale(session, si);
         }

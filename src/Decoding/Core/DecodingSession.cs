@@ -227,6 +227,15 @@ public sealed class DecodingSession : IDisposable
         TokensDone += l;
     }
 
+    /// <summary>Where <see cref="ReportPass"/> goes: set by the decoding loop to its plan's hooks for the scale being drawn.</summary>
+    internal Action<int, int, int>? PassObserver { get; set; }
+
+    /// <summary>
+    /// Called by a step that draws the current scale in several passes (HMAR), after each pass but the last:
+    /// <paramref name="passesDone"/> of <paramref name="passes"/> done, <paramref name="tokensFixed"/> tokens fixed.
+    /// </summary>
+    public void ReportPass(int passesDone, int passes, int tokensFixed) => PassObserver?.Invoke(passesDone, passes, tokensFixed);
+
     /// <summary>RGB previews (H·W·3 bytes each) of f̂ so far for the rows at <paramref name="positions"/>.</summary>
     public byte[][] PreviewImages(IReadOnlyList<int> positions)
     {

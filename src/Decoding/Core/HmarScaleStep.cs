@@ -8,7 +8,8 @@ namespace Var.Decoding.Core;
 /// scale 0 and the area-downsampled f̂ after. <see cref="Draw"/> draws every token, then, where the schedule has more
 /// than one pass, masks the lowest-confidence ones (the probability of the sampled token under the filtered logits)
 /// and re-predicts them with the masked tail, unguided (t = cfg·1e-6 as the reference), keeping masked after each
-/// step the least confident of those still masked. Tokens a constraint forces (editing) are never masked.
+/// step the least confident of those still masked. Tokens a constraint forces (editing) are never masked. Every pass
+/// but a scale's last is reported to the plan's hooks (<see cref="DecodingSession.ReportPass"/>).
 /// </summary>
 /// <param name="hmar">The HMAR transformer.</param>
 /// <param name="tokensPerPass">Per scale, the tokens fixed by each pass (the first is the next-scale pass).</param>
@@ -46,6 +47,7 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
         var masked = LeastConfident(Confidence(filtered, idx), free, passes.Skip(1).Sum());
         var (cond, mods) = Condition(session);
         var maskedScale = scale with { GuidanceRatio = MaskedGuidanceRatio };
+        session.ReportPass(1, passes.Length, passes[0]);
         for (int j = 1; j < passes.Length; j++)
         {
             var own = quantizer.OwnScaleInput(si, idx);
@@ -57,7 +59,11 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
             if (constraint is not null) drawn = constraint.Apply(session, si, drawn).IdxBl;
             onMaskedStep?.Invoke(new HmarMaskedStep(session, si, j, passes.Length, masked, x, stepLogits));
             idx = where(masked, drawn, idx);
-            if (j < passes.Length - 1) masked = LeastConfident(Confidence(stepFiltered, idx), masked, passes.Skip(j + 1).Sum());
+            if (j < passes.Length - 1)
+            {
+                masked = LeastConfident(Confidence(stepFiltered, idx), masked, passes.Skip(j + 1).Sum());
+                session.ReportPass(j + 1, passes.Length, passes.Take(j + 1).Sum());
+            }
         }
         return (idx.MoveToOuterDisposeScope(), quantizer.EmbedTokens(idx).MoveToOuterDisposeScope());
     }

@@ -13,4 +13,13 @@ public interface IScaleHook
 
     /// <summary>Called after scale <paramref name="si"/> was committed to <paramref name="session"/>.</summary>
     void AfterScale(DecodingSession session, int si);
+
+    /// <summary>
+    /// Called inside a scale drawn in several passes (HMAR's masked steps), after each pass but the last (the last
+    /// ends with <see cref="AfterScale"/>): <paramref name="passesDone"/> of <paramref name="passes"/> passes are done
+    /// and <paramref name="tokensFixed"/> of the scale's tokens are fixed; nothing of the scale is committed yet.
+    /// </summary>
+    void AfterPass(DecodingSession session, int si, int passesDone, int passes, int tokensFixed)
+    {
+    }
 }

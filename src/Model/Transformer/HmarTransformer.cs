@@ -80,6 +80,15 @@ public sealed class HmarTransformer : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Re-initialises every weight as the reference's <c>init_weights</c> (var.md §2.7, the next-scale model of
+    /// <c>R:train.py</c>), for training from scratch; the output projections are scaled by √(2·depth) of one path
+    /// (trunk + one tail). <paramref name="initAdalnGamma"/> scales the γ rows of every block's modulation.
+    /// </summary>
+    public void InitWeights(double initStd, double initAdaln, double initAdalnGamma, double initHead) =>
+        TransformerInit.Apply(this, Backbone.EmbedDim, Backbone.Depth, [pos_start, pos_1LC], [ns_head, mask_head], [ns_head_nm, mask_head_nm],
+            base_blocks.Concat(ns_blocks).Concat(mask_blocks), initStd, initAdaln, initAdalnGamma, initHead);
+
     /// <summary>Which prediction a pass makes.</summary>
     public enum Head
     {

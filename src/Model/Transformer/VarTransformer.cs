@@ -72,48 +72,8 @@ public sealed class VarTransformer : nn.Module<Tensor, Tensor, Tensor>
     /// Re-initialises every weight as the reference's <c>init_weights</c> (var.md §2.7). <paramref name="initAdalnGamma"/>
     /// scales the γ rows of every block's modulation (1e-3 for small models trained here).
     /// </summary>
-    public void InitWeights(double initStd, double initAdaln, double initAdalnGamma, double initHead)
-    {
-        using var noGrad = no_grad();
-        int c = Config.EmbedDim;
-        foreach (var (_, module) in named_modules())
-        {
-            if (module is Linear lin)
-            {
-                TruncNormal(lin.weight!, initStd);
-                if (lin.bias is not null) nn.init.zeros_(lin.bias);
-            }
-            else if (module is Embedding emb)
-            {
-                TruncNormal(emb.weight!, initStd);
-            }
-        }
-        TruncNormal(pos_start, initStd);
-        TruncNormal(pos_1LC, initStd);
-        head.weight!.mul_(initHead);
-        head_nm.AdaLinear.weight!.mul_(initAdaln);
-        double depthScale = Math.Sqrt(2 * Config.Depth);
-        foreach (var (name, p) in named_parameters())
-        {
-            if (name.EndsWith("attn.proj.weight") || name.EndsWith("ffn.fc2.weight")) p.div_(depthScale);
-        }
-        foreach (var block in blocks)
-        {
-            var ada = block.AdaLinear;
-            if (ada is null) continue;
-            using var rest = ada.weight!.narrow(0, 2 * c, 4 * c);
-            rest.mul_(initAdaln);
-            using var gammas = ada.weight!.narrow(0, 0, 2 * c);
-            gammas.mul_(initAdalnGamma);
-        }
-    }
-
-    /// <summary>
-    /// Normal(0, std) truncated at the absolute bounds ±2 (PyTorch's trunc_normal_ defaults, var.md §2.7). With std ≪ 1
-    /// the bounds are ~100σ away, so clamping a normal draw is the same distribution. (TorchSharp 0.107's
-    /// nn.init.trunc_normal_ leaves the tensor at zero, so it is not used.)
-    /// </summary>
-    private static void TruncNormal(Tensor t, double std) => t.normal_(0, std).clamp_(-2, 2);
+    public void InitWeights(double initStd, double initAdaln, double initAdalnGamma, double initHead) =>
+        TransformerInit.Apply(this, Config.EmbedDim, Config.Depth, [pos_start, pos_1LC], [head], [head_nm], blocks, initStd, initAdaln, initAdalnGamma, initHead);
 
     /// <summary>Class embeddings (B, C) of labels (B,) int64; the row <see cref="VarConfig.NullClass"/> is unconditional.</summary>
     public Tensor ClassEmbedding(Tensor labelB) => class_emb.forward(labelB);

@@ -377,6 +377,12 @@ public sealed class GenerationScheduler : BackgroundService
         {
             results = generator.Generate(requests, CancellationToken.None, p =>
             {
+                // A pass inside a scale (HMAR's masked steps) only reports progress; the scale's metrics and hooks run once it is finished.
+                if (!p.ScaleFinished)
+                {
+                    PublishProgress(model, jobs, p);
+                    return;
+                }
                 metrics.ScaleDone(model.Name, p.Scale, (p.Elapsed - previousElapsed).TotalMilliseconds);
                 previousElapsed = p.Elapsed;
                 PublishProgress(model, jobs, p);
@@ -428,7 +434,8 @@ public sealed class GenerationScheduler : BackgroundService
             rows.Add(i);
         }
         if (byTicket.Count == 0) return;
-        var previewRows = byTicket.Where(kv => kv.Key.Plan.Preview).SelectMany(kv => kv.Value.GroupBy(r => p.Rows[r]).Select(g => g.First())).ToArray();
+        // Previews show f̂, which changes only when a scale is finished: none for the passes inside a scale.
+        var previewRows = byTicket.Where(kv => kv.Key.Plan.Preview && p.ScaleFinished).SelectMany(kv => kv.Value.GroupBy(r => p.Rows[r]).Select(g => g.First())).ToArray();
         var previews = new Dictionary<int, byte[]>();
         if (previewRows.Length > 0)
         {
@@ -441,8 +448,13 @@ public sealed class GenerationScheduler : BackgroundService
             var perImage = rows.GroupBy(r => p.Rows[r]).ToArray();
             var indices = perImage.Select(g => jobs[g.Key].Spec.Index).ToArray();
             var candidates = perImage.Select(g => g.Count()).ToArray();
-            var rgb = ticket.Plan.Preview ? perImage.Select(g => previews[g.First()]).ToArray() : null;
-            ticket.Publish(new ScaleCompleted(p.Scale, p.NumScales, p.TokensDone, p.TokensTotal, p.Elapsed, indices, rgb, model.ImageSize) { Candidates = candidates });
+            var rgb = ticket.Plan.Preview && p.ScaleFinished ? perImage.Select(g => previews[g.First()]).ToArray() : null;
+            ticket.Publish(new ScaleCompleted(p.Scale, p.NumScales, p.TokensDone, p.TokensTotal, p.Elapsed, indices, rgb, model.ImageSize)
+            {
+                Candidates = candidates,
+                Step = p.Step,
+                NumSteps = p.Steps,
+            });
         }
     }
 }

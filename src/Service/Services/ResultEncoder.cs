@@ -80,7 +80,7 @@ public static class ResultEncoder
         return message;
     }
 
-    /// <summary>The progress message of one scale, with PNG previews when they were computed.</summary>
+    /// <summary>The progress message of one scale or of a pass inside one, with PNG previews when they were computed.</summary>
     public static Progress ToMessage(ScaleCompleted scale)
     {
         var message = new Progress
@@ -92,6 +92,8 @@ public static class ResultEncoder
             ElapsedMs = scale.Elapsed.TotalMilliseconds,
             Indices = { scale.Indices },
             Candidates = { scale.Candidates ?? scale.Indices.Select(_ => 1).ToArray() },
+            Step = scale.Step,
+            NumSteps = scale.NumSteps,
         };
         if (scale.PreviewRgb is { } rgb)
         {

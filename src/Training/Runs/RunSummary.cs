@@ -10,7 +10,7 @@ namespace Var.Training.Runs;
 /// </summary>
 public sealed record RunSummary
 {
-    /// <summary>Component kind: "vqvae", "var" or "classifier".</summary>
+    /// <summary>Component kind: "vqvae", "var", "hmar" or "classifier".</summary>
     public string Kind { get; init; } = "";
 
     /// <summary>The architecture as JSON.</summary>

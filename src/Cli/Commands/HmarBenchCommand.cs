@@ -1,0 +1,221 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Var.Decoding.Decoders;
+using Var.Decoding.Sampling;
+using Var.Model;
+using Var.Model.Checkpoints;
+using Var.Model.Transformer;
+using Var.Training.Evaluation;
+
+namespace Var.Cli.Commands;
+
+/// <summary>
+/// <c>var bench hmar</c>: HMAR decoding under several masked-step schedules next to plain VAR of the same model
+/// folder, in one run — images/s per batch size, the resident-memory peak each adds, the attention memory computed
+/// from the shapes (VAR's KV cache and block-causal scores vs HMAR's one scale at a time), and judge accuracy and
+/// Fréchet distance. Prints JSON.
+/// </summary>
+internal static class HmarBenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder with a 'var' and an 'hmar' transformer and a judge, e.g. fmnist.", DefaultValueFactory = _ => ModelLoader.DefaultModel };
+        var batches = new Option<string>("--batches") { Description = "Batch sizes to time.", DefaultValueFactory = _ => "1,64" };
+        var schedules = new Option<string?>("--schedules") { Description = "HMAR passes per scale to compare, ';'-separated lists (e.g. \"1,1,1,1,1,1;1,2,4,1,1,1\"); 'default' = the reference default. Default: 1 everywhere, the default, 2 and 4 on the coarse scales 1-3, 2 and 4 on every scale." };
+        var perClass = new Option<int>("--per-class") { Description = "Images per class for the quality figures (0 = speed only).", DefaultValueFactory = _ => 100 };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per configuration and batch (after one warm-up).", DefaultValueFactory = _ => 2 };
+        var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
+        var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder for the judge's reference statistics." };
+        var record = new Option<bool>("--record") { Description = "Also write the default schedule's judged quality into the model folder's model.json (the 'hmar' component's quality)." };
+        var cmd = new Command("hmar", "Benchmark HMAR (default schedule, 1/2/4 passes per scale, extra masked steps on the coarse scales) against VAR of the same model folder: speed, memory and judged quality, as JSON.");
+        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data, record }) cmd.Options.Add(o);
+        cmd.SetAction(pr => CommandRunner.Run(() =>
+        {
+            ModelArguments.ApplyThreads(pr.GetValue(threads));
+            var result = Run(pr.GetValue(model)!, ModelArguments.ParseInts(pr.GetValue(batches)) ?? [1, 64], pr.GetValue(schedules),
+                pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data), pr.GetValue(record));
+            Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static void Log(string message) => Console.Error.WriteLine($"[bench hmar] {message}");
+
+    /// <summary>The compared schedules (passes per scale; null = the reference default) for a model of <paramref name="scales"/> scales.</summary>
+    public static List<(string Name, int[]? Passes)> DefaultSchedules(int scales)
+    {
+        int[] Coarse(int k) => Enumerable.Range(0, scales).Select(si => si is >= 1 and <= 3 ? k : 1).ToArray();
+        int[] All(int k) => Enumerable.Range(0, scales).Select(si => si == 0 ? 1 : k).ToArray();
+        return
+        [
+            ("hmar 1 pass (next-scale only)", All(1)),
+            ("hmar default", null),
+            ("hmar 2 passes on scales 1-3", Coarse(2)),
+            ("hmar 4 passes on scales 1-3", Coarse(4)),
+            ("hmar 2 passes on every scale", All(2)),
+            ("hmar 4 passes on every scale", All(4)),
+        ];
+    }
+
+    private static JsonObject Run(string modelName, int[] batches, string? scheduleText, int perClass, int reps, string? data, bool record)
+    {
+        string folder = ModelLoader.ResolveModelFolder(modelName);
+        using var model = ModelLoader.Load(new ModelSource { Model = folder });
+        var var = model.Transformer;
+        var hmar = model.HmarFor(ModelLoader.HmarRole);
+        var patchNums = model.Vqvae.Config.PatchNums;
+        var schedules = scheduleText is null
+            ? DefaultSchedules(patchNums.Length)
+            : scheduleText.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(s => s == "default" ? (Name: "hmar default", Passes: (int[]?)null) : (Name: $"hmar {s}", Passes: ModelArguments.ParseInts(s))).ToList();
+        var configs = new List<(string Name, IDecoder Decoder)> { ("var", new VarDecoding(ModelBundle.DefaultRole)) };
+        configs.AddRange(schedules.Select(s => (s.Name, (IDecoder)new HmarDecoding(s.Passes))));
+        foreach (var (_, d) in configs) d.Plan(model);
+
+        using var evaluator = perClass > 0 ? Evaluator.FromModelFolder(folder, data) : null;
+        var settings = model.Sampling with { MoreSmooth = false };
+        var rows = new JsonArray();
+        var varSpeed = new Dictionary<int, double>();
+        double varFd = double.NaN, varMemory = double.NaN;
+        JsonObject? recorded = null;
+        foreach (var (name, decoder) in configs)
+        {
+            var generator = new ImageGenerator(model, decoder);
+            var row = new JsonObject { ["config"] = name, ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder) };
+            if (decoder is HmarDecoding h)
+            {
+                var schedule = h.Schedule(patchNums);
+                row["tokens_per_pass"] = new JsonArray(schedule.TokensPerPass.Select(t => (JsonNode)new JsonArray(t.Select(n => (JsonNode)n).ToArray())).ToArray());
+                row["transformer_passes"] = schedule.Passes.Sum();
+            }
+            else
+            {
+                row["transformer_passes"] = patchNums.Length;
+            }
+            var speed = new JsonObject();
+            foreach (int b in batches)
+            {
+                var (ips, times, extra) = CodeBenchCommand.TimeBatch(generator, model, settings, b, reps);
+                Log($"{name} batch {b}: {ips:F2} images/s, +{extra} MB peak");
+                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
+                if (name == "var") varSpeed[b] = ips;
+                else if (varSpeed.TryGetValue(b, out var v)) entry["speedup_vs_var"] = Math.Round(ips / v, 3);
+                if (b == batches.Max())
+                {
+                    if (name == "var") varMemory = extra;
+                    else if (varMemory > 1) entry["peak_memory_vs_var"] = Math.Round(extra / varMemory, 3);
+                }
+                speed[$"batch{b}"] = entry;
+            }
+            row["speed"] = speed;
+            if (evaluator is not null)
+            {
+                var (acc, fd, floor) = CodeBenchCommand.Judge(generator, evaluator, model, settings, perClass);
+                Log($"{name}: judge accuracy {acc:F3}, FD {fd:F2} (floor {floor:F2})");
+                var quality = new JsonObject { ["judge_accuracy"] = Math.Round(acc, 4), ["frechet_distance"] = Math.Round(fd, 3), ["frechet_floor_real"] = Math.Round(floor, 3) };
+                if (name == "var") varFd = fd;
+                else if (!double.IsNaN(varFd)) quality["fd_relative_change_vs_var"] = Math.Round(fd / varFd - 1, 4);
+                row["quality"] = quality;
+                if (decoder is HmarDecoding { PassesPerScale: null } && batches.Contains(64))
+                {
+                    recorded = new JsonObject
+                    {
+                        ["images"] = perClass * model.Classes.Count,
+                        ["judge_accuracy"] = Math.Round(acc, 3),
+                        ["fd"] = Math.Round(fd, 3),
+                        ["fd_floor"] = Math.Round(floor, 3),
+                        ["fd_ratio"] = Math.Round(fd / floor, 2),
+                        ["settings"] = $"cfg{settings.Cfg}-k{settings.TopK}-p{settings.TopP}",
+                        ["steps_per_scale"] = string.Join(",", ((HmarDecoding)decoder).Schedule(patchNums).Passes),
+                        ["ms_per_image_batch64"] = Math.Round(1000 / (double)speed["batch64"]!["images_per_second"]!, 1),
+                        ["var_same_run"] = new JsonObject { ["judge_accuracy"] = Math.Round(rows[0]!["quality"]!["judge_accuracy"]!.GetValue<double>(), 3), ["fd"] = Math.Round(varFd, 3) },
+                        ["by"] = "var bench hmar (docs/hmar/bench-hmar-fmnist.json)",
+                    };
+                }
+            }
+            rows.Add(row);
+        }
+        if (record && recorded is not null)
+        {
+            Var.Training.Shipping.WeightsPublisher.AddQuality(folder, ModelLoader.HmarRole, new JsonObject { [$"generated_{recorded["settings"]}"] = recorded });
+            Log($"recorded the default schedule's quality in {Path.Combine(folder, ModelManifest.FileName)}");
+        }
+        return new JsonObject
+        {
+            ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["torch_threads"] = get_num_threads(), ["cpu_flags"] = CodeBenchCommand.CpuFlags(), ["load_average_at_end"] = LoadAverage() },
+            ["model"] = new JsonObject
+            {
+                ["folder"] = folder,
+                ["scales"] = new JsonArray(patchNums.Select(p => (JsonNode)p).ToArray()),
+                ["var"] = new JsonObject { ["depth"] = var.Config.Depth, ["width"] = var.Config.EmbedDim, ["heads"] = var.Config.NumHeads, ["parameters"] = var.parameters().Sum(p => p.numel()) },
+                ["hmar"] = new JsonObject { ["trunk_depth"] = hmar.Config.BaseDepth, ["tail_depth"] = hmar.Config.TailDepth, ["width"] = hmar.Backbone.EmbedDim, ["heads"] = hmar.Backbone.NumHeads, ["parameters"] = hmar.parameters().Sum(p => p.numel()) },
+            },
+            ["attention_memory"] = AttentionMemory(var.Config, hmar.Backbone),
+            ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["per_class"] = evaluator is null ? 0 : perClass, ["seeds"] = "image i of the quality set gets seed i (the same for every configuration)", ["reps"] = reps },
+            ["note"] = "images/s: best of the timed repetitions (decode included); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after a reset through /proc/self/clear_refs, minus the resident size before); passes = transformer forward passes per image (HMAR: next-scale passes + masked steps)",
+            ["configs"] = rows,
+        };
+    }
+
+    /// <summary>
+    /// Attention memory per image from the shapes (float32, both CFG rows): VAR holds every layer's keys and values of
+    /// the whole sequence (its KV cache) and at the last scale scores of pn_K² queries × L keys; HMAR holds one
+    /// layer's keys and values of the current scale only, and scores of pn² × pn². For training (teacher forcing) the
+    /// score entries per head: VAR's dense L×L with the block-causal mask vs HMAR's per-scale Σ pn⁴.
+    /// </summary>
+    public static JsonObject AttentionMemory(VarConfig var, VarConfig hmar)
+    {
+        const double bytes = 4, rows = 2;
+        var pn = var.PatchNums;
+        int l = var.TotalTokens, last = pn[^1] * pn[^1];
+        double varKv = 2 * rows * var.Depth * l * var.EmbedDim * bytes;
+        double varScores = rows * var.NumHeads * last * (double)l * bytes;
+        double hmarKv = 2 * rows * last * (double)hmar.EmbedDim * bytes;
+        double hmarScores = rows * hmar.NumHeads * (double)last * last * bytes;
+        double sumPn4 = pn.Sum(p => Math.Pow(p, 4));
+        double causal = 0;
+        int cum = 0;
+        foreach (int p in pn)
+        {
+            cum += p * p;
+            causal += p * p * (double)cum;
+        }
+        static double Kb(double b) => Math.Round(b / 1024, 1);
+        return new JsonObject
+        {
+            ["inference_per_image_kb"] = new JsonObject
+            {
+                ["var_kv_cache"] = Kb(varKv),
+                ["var_last_scale_scores"] = Kb(varScores),
+                ["hmar_current_scale_kv"] = Kb(hmarKv),
+                ["hmar_last_scale_scores"] = Kb(hmarScores),
+                ["var_total"] = Kb(varKv + varScores),
+                ["hmar_total"] = Kb(hmarKv + hmarScores),
+                ["var_over_hmar"] = Math.Round((varKv + varScores) / (hmarKv + hmarScores), 2),
+            },
+            ["training_score_entries_per_head"] = new JsonObject
+            {
+                ["dense_l_by_l"] = (double)l * l,
+                ["block_causal_nonzero"] = causal,
+                ["block_diagonal_per_scale"] = sumPn4,
+                ["dense_over_block_diagonal"] = Math.Round(l * (double)l / sumPn4, 2),
+                ["block_causal_over_block_diagonal"] = Math.Round(causal / sumPn4, 2),
+            },
+            ["note"] = "float32, both CFG rows; VAR keeps K and V of every layer for all L tokens until the image is done, HMAR only the current scale's K and V inside one layer (nothing carries over between scales but f_hat)",
+        };
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+}
