@@ -40,6 +40,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(CodeBenchCommand.Create());
         cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.Subcommands.Add(BatchBenchCommand.Create());
+        cmd.Subcommands.Add(Subject.SubjectBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
