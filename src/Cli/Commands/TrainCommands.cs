@@ -145,8 +145,9 @@ internal static class TrainCommands
         var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of the subject loss (coarse scales first); 0 = plain token mean", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
         var priorWeight = new Option<double>("--prior-weight") { Description = "Weight of prior distillation (cross-entropy on the base model's own samples); 0 = off", DefaultValueFactory = _ => 1.0 };
         var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation", DefaultValueFactory = _ => 20 };
+        var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation: every shot is also used shifted by up to this many pixels (black fill)", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
         var c = new Command("subject", "Teach a model a new class from a few images: fine-tunes selected layers with a scale-wise weighted cross-entropy and prior distillation, writes a model folder with the class added");
-        foreach (Option o in new Option[] { model, images, className, output, layers, scaleDecay, priorWeight, priorPerClass }) c.Options.Add(o);
+        foreach (Option o in new Option[] { model, images, className, output, layers, scaleDecay, priorWeight, priorPerClass, maxShift }) c.Options.Add(o);
         common.AddTo(c);
         c.SetAction((r, cancel) => Task.FromResult(CommandRunner.Run(() =>
         {
@@ -157,6 +158,7 @@ internal static class TrainCommands
                 Layers = SubjectLayers.Parse(r.GetValue(layers)!.Split(',')),
                 ScaleDecay = r.GetValue(scaleDecay),
                 PriorWeight = r.GetValue(priorWeight),
+                MaxShift = r.GetValue(maxShift),
             };
             if (r.GetValue(common.Name) is null) o = o with { Name = "subject-" + string.Concat(name.Trim().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-')) };
             SubjectTeach.Run(o, r.GetValue(model)!, r.GetValue(images)!, r.GetValue(output)!, r.GetValue(priorPerClass), Console.WriteLine, cancel);

@@ -39,9 +39,11 @@ internal static class SubjectBenchCommand
         var threads = new Option<int>("--threads") { Description = "Torch threads", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Study folder (runs, models, shots; reused when rerun)", DefaultValueFactory = _ => "runs/subject-study" };
         var docs = new Option<string?>("--pictures") { Description = "Write a PNG per variant (the shots, then generated images) into this folder" };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate of every run", DefaultValueFactory = _ => new SubjectTrainOptions().LearningRate };
+        var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation of the shots in pixels", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
         var seed = new Option<int>("--seed") { Description = "Seed of the shot pick and of the runs", DefaultValueFactory = _ => 1 };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, seed }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, seed }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
         {
             int d = pr.GetValue(digit), n = pr.GetValue(newImages), per = pr.GetValue(perClass), s = pr.GetValue(seed);
@@ -81,7 +83,6 @@ internal static class SubjectBenchCommand
             {
                 variants.Add(new Variant("no-scale-weights", abl, o => o with { ScaleDecay = 0 }));
                 variants.Add(new Variant("all-layers", abl, o => o with { Layers = ["all"] }));
-                variants.Add(new Variant("class-row-only", abl, o => o with { Layers = ["class"] }));
                 variants.Add(new Variant("no-prior", abl, o => o with { PriorWeight = 0 }));
             }
             var results = new JsonArray();
@@ -102,6 +103,8 @@ internal static class SubjectBenchCommand
                         Name = v.Name,
                         RunsDirectory = Path.Combine(study, "runs"),
                         Steps = pr.GetValue(steps),
+                        LearningRate = pr.GetValue(lr),
+                        MaxShift = pr.GetValue(maxShift),
                         Seed = s,
                         ClassName = $"digit {d}",
                         Command = "var " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)),
@@ -155,6 +158,8 @@ internal static class SubjectBenchCommand
                 ["digit"] = d,
                 ["threads"] = get_num_threads(),
                 ["steps"] = pr.GetValue(steps),
+                ["learning_rate"] = pr.GetValue(lr),
+                ["max_shift"] = pr.GetValue(maxShift),
                 ["new_images"] = n,
                 ["old_images"] = oldSeeds.Length,
                 ["digit_judge_test_accuracy"] = Math.Round(judgeAccuracy, 4),

@@ -16,7 +16,7 @@ public sealed record SubjectTrainOptions : RunOptions
         Name = "subject";
         Steps = 150;
         BatchSize = 8;
-        LearningRate = 5e-4;
+        LearningRate = 1e-3;
         WarmupSteps = 15;
         DecayStart = 0.5;
         FinalLrFraction = 0.1;
