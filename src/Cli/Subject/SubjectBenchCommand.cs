@@ -41,9 +41,10 @@ internal static class SubjectBenchCommand
         var docs = new Option<string?>("--pictures") { Description = "Write a PNG per variant (the shots, then generated images) into this folder" };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of every run", DefaultValueFactory = _ => new SubjectTrainOptions().LearningRate };
         var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation of the shots in pixels", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
+        var newCfg = new Option<double?>("--new-class-cfg") { Description = "Guidance for the new class's images (default: the model's); the old classes always use the model's defaults" };
         var seed = new Option<int>("--seed") { Description = "Seed of the shot pick and of the runs", DefaultValueFactory = _ => 1 };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, seed }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
         {
             int d = pr.GetValue(digit), n = pr.GetValue(newImages), per = pr.GetValue(perClass), s = pr.GetValue(seed);
@@ -116,7 +117,8 @@ internal static class SubjectBenchCommand
 
                 using var tuned = ModelLoader.Load(new ModelSource { Model = modelDir });
                 int newClass = tuned.NumClasses - 1;
-                var generated = Generate(tuned, Enumerable.Range(0, n).Select(i => new SampleRequest(newClass, i, tuned.Sampling)).ToList(), ct);
+                var newSettings = pr.GetValue(newCfg) is { } cfg ? tuned.Sampling with { Cfg = cfg } : tuned.Sampling;
+                var generated = Generate(tuned, Enumerable.Range(0, n).Select(i => new SampleRequest(newClass, i, newSettings)).ToList(), ct);
                 var shotRgb = shotPool.Take(v.Shots).Select(sheet.Rgb).ToList();
                 var genSet = new ImageSet(generated, generated.Select(_ => d).ToArray(), sheet.Side);
                 var (fidelity, genFeatures) = Judge(digitJudge, genSet, d);
@@ -130,6 +132,7 @@ internal static class SubjectBenchCommand
                     ["variant"] = v.Name,
                     ["shots"] = v.Shots,
                     ["teach_seconds"] = Math.Round(teachSeconds, 1),
+                    ["new_class_cfg"] = newSettings.Cfg,
                     ["fidelity"] = Math.Round(fidelity, 3),
                     ["diversity_generated"] = Math.Round(MeanPairwise(genFeatures), 3),
                     ["diversity_shots"] = v.Shots > 1 ? Math.Round(MeanPairwise(shotFeatures), 3) : null,
