@@ -43,6 +43,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(EditBenchCommand.Create());
         cmd.Subcommands.Add(DecodeBenchCommand.Create());
         cmd.Subcommands.Add(HmarBenchCommand.Create());
+        cmd.Subcommands.Add(Subject.SubjectBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));

@@ -4,12 +4,14 @@ using Var.Training.Classifiers;
 using Var.Training.Generator;
 using Var.Training.Runs;
 using Var.Training.Shipping;
+using Var.Training.Subject;
 using Var.Training.Tokenizer;
+using Var.Cli.Subject;
 
 namespace Var.Cli.Commands;
 
 /// <summary>
-/// The <c>train</c> command tree: <c>train tokenizer | var | hmar | classifier | publish</c>. Every trainer resumes with
+/// The <c>train</c> command tree: <c>train tokenizer | var | hmar | classifier | publish | subject</c>. Every trainer resumes with
 /// <c>--resume</c> from <c>{runs}/{name}/checkpoint.safetensors</c> and logs to stdout and <c>{runs}/{name}/train.log</c>.
 /// </summary>
 internal static class TrainCommands
@@ -23,12 +25,13 @@ internal static class TrainCommands
         train.Subcommands.Add(HmarCommand());
         train.Subcommands.Add(ClassifierCommand());
         train.Subcommands.Add(PublishCommand());
+        train.Subcommands.Add(SubjectCommand());
         return train;
     }
 
-    private sealed class CommonOptions
+    private sealed class CommonOptions(string nameOption = "--name")
     {
-        public Option<string?> Name { get; } = new("--name") { Description = "Run name (folder under --runs)" };
+        public Option<string?> Name { get; } = new(nameOption) { Description = "Run name (folder under --runs)" };
         public Option<string> Runs { get; } = new("--runs") { Description = "Folder of run folders", DefaultValueFactory = _ => "runs" };
         public Option<string?> Data { get; } = new("--data") { Description = "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)" };
         public Option<long?> Steps { get; } = new("--steps") { Description = "Total optimiser steps (defines the learning-rate schedule)" };
@@ -168,6 +171,39 @@ internal static class TrainCommands
             ClassifierTrainer.Run(o, Console.WriteLine, cancel);
             return Task.FromResult(0);
         });
+        return c;
+    }
+
+    private static Command SubjectCommand()
+    {
+        var common = new CommonOptions("--run");
+        var model = new Option<string>("--model") { Description = "Base model (name under weights/ or folder)", DefaultValueFactory = _ => "fmnist" };
+        var images = new Option<string>("--images") { Description = $"Folder of {SubjectTeach.MinImages}-{SubjectTeach.MaxImages} PNG/JPEG pictures of the subject (any size: shorter side resized, centre cropped; made grey for a grey model)", Required = true };
+        var className = new Option<string>("--name") { Description = "Name of the new class (must not name an existing class)", Required = true };
+        var output = new Option<string>("--out") { Description = "Model folder to write (e.g. weights/NAME or runs/NAME/model)", Required = true };
+        var layers = new Option<string>("--layers") { Description = $"Tuned parameter groups, comma-separated: {string.Join(", ", SubjectLayers.Groups)} (the new class row always)", DefaultValueFactory = _ => "class,ffn,adaln" };
+        var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of the subject loss (coarse scales first); 0 = plain token mean", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
+        var priorWeight = new Option<double>("--prior-weight") { Description = "Weight of prior distillation (cross-entropy on the base model's own samples); 0 = off", DefaultValueFactory = _ => 1.0 };
+        var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation", DefaultValueFactory = _ => 20 };
+        var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation: every shot is also used shifted by up to this many pixels (black fill)", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
+        var c = new Command("subject", "Teach a model a new class from a few images: fine-tunes selected layers with a scale-wise weighted cross-entropy and prior distillation, writes a model folder with the class added");
+        foreach (Option o in new Option[] { model, images, className, output, layers, scaleDecay, priorWeight, priorPerClass, maxShift }) c.Options.Add(o);
+        common.AddTo(c);
+        c.SetAction((r, cancel) => Task.FromResult(CommandRunner.Run(() =>
+        {
+            string name = r.GetValue(className)!;
+            var o = common.Apply(new SubjectTrainOptions(), r) with
+            {
+                ClassName = name,
+                Layers = SubjectLayers.Parse(r.GetValue(layers)!.Split(',')),
+                ScaleDecay = r.GetValue(scaleDecay),
+                PriorWeight = r.GetValue(priorWeight),
+                MaxShift = r.GetValue(maxShift),
+            };
+            if (r.GetValue(common.Name) is null) o = o with { Name = "subject-" + string.Concat(name.Trim().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-')) };
+            SubjectTeach.Run(o, r.GetValue(model)!, r.GetValue(images)!, r.GetValue(output)!, r.GetValue(priorPerClass), Console.WriteLine, cancel);
+            return 0;
+        })));
         return c;
     }
 

@@ -85,27 +85,50 @@ public static class ImageCodec
     /// <summary>Decodes an image file or bytes to a size×size RGB buffer using the documented resize/crop policy.</summary>
     public static byte[] LoadRgb(byte[] encoded, int size, string what = "image")
     {
-        var image = Decode(encoded, what);
-        using (image)
+        using var image = Decode(encoded, what);
+        return Fit(image, size);
+    }
+
+    /// <summary>
+    /// Decodes a sheet of equal square tiles (e.g. OpenCV's digits.png, 20×20 tiles) and returns each tile, row by row,
+    /// as a size×size RGB buffer under the same resize/crop policy as <see cref="LoadRgb(byte[], int, string)"/>.
+    /// </summary>
+    public static byte[][] LoadTiles(byte[] encoded, int tile, int size, string what = "image")
+    {
+        using var sheet = Decode(encoded, what);
+        if (tile < 1 || sheet.Width % tile != 0 || sheet.Height % tile != 0)
+            throw new ArgumentException($"{what}: {sheet.Width}×{sheet.Height} is not a whole number of {tile}×{tile} tiles");
+        var tiles = new List<byte[]>();
+        for (int y = 0; y < sheet.Height; y += tile)
         {
-            if (image.Width != size || image.Height != size)
+            for (int x = 0; x < sheet.Width; x += tile)
             {
-                double scale = (double)size / Math.Min(image.Width, image.Height);
-                int w = Math.Max(size, (int)Math.Round(image.Width * scale)), h = Math.Max(size, (int)Math.Round(image.Height * scale));
-                image.Mutate(c => c.Resize(w, h, KnownResamplers.Bicubic).Crop(new Rectangle((w - size) / 2, (h - size) / 2, size, size)));
+                using var one = sheet.Clone(c => c.Crop(new Rectangle(x, y, tile, tile)));
+                tiles.Add(Fit(one, size));
             }
-            var rgba = new byte[size * size * 4];
-            image.CopyPixelDataTo(rgba);
-            var rgb = new byte[size * size * 3];
-            for (int i = 0, j = 0; i < rgba.Length; i += 4, j += 3)
-            {
-                int a = rgba[i + 3];
-                rgb[j] = (byte)(rgba[i] * a / 255);
-                rgb[j + 1] = (byte)(rgba[i + 1] * a / 255);
-                rgb[j + 2] = (byte)(rgba[i + 2] * a / 255);
-            }
-            return rgb;
         }
+        return tiles.ToArray();
+    }
+
+    private static byte[] Fit(Image<Rgba32> image, int size)
+    {
+        if (image.Width != size || image.Height != size)
+        {
+            double scale = (double)size / Math.Min(image.Width, image.Height);
+            int w = Math.Max(size, (int)Math.Round(image.Width * scale)), h = Math.Max(size, (int)Math.Round(image.Height * scale));
+            image.Mutate(c => c.Resize(w, h, KnownResamplers.Bicubic).Crop(new Rectangle((w - size) / 2, (h - size) / 2, size, size)));
+        }
+        var rgba = new byte[size * size * 4];
+        image.CopyPixelDataTo(rgba);
+        var rgb = new byte[size * size * 3];
+        for (int i = 0, j = 0; i < rgba.Length; i += 4, j += 3)
+        {
+            int a = rgba[i + 3];
+            rgb[j] = (byte)(rgba[i] * a / 255);
+            rgb[j + 1] = (byte)(rgba[i + 1] * a / 255);
+            rgb[j + 2] = (byte)(rgba[i + 2] * a / 255);
+        }
+        return rgb;
     }
 
     /// <summary>Reads an image file (see <see cref="LoadRgb(byte[], int, string)"/>).</summary>

@@ -12,12 +12,18 @@ namespace Var.Training.Classifiers;
 public static class ClassifierTrainer
 {
     /// <summary>Runs (or resumes) training; returns the progress and the test accuracy.</summary>
-    public static (RunProgress Progress, double TestAccuracy) Run(ClassifierTrainOptions options, Action<string>? log, CancellationToken cancel)
+    public static (RunProgress Progress, double TestAccuracy) Run(ClassifierTrainOptions options, Action<string>? log, CancellationToken cancel) =>
+        Run(options, FashionMnist.Load("train", options.DataDirectory), FashionMnist.Load("test", options.DataDirectory), log, cancel);
+
+    /// <summary>
+    /// Runs (or resumes) training on any labelled set (e.g. the OpenCV digits of the subject study; class ids must be
+    /// below <see cref="ClassifierConfig.NumClasses"/>); returns the progress and the accuracy on <paramref name="test"/>.
+    /// </summary>
+    public static (RunProgress Progress, double TestAccuracy) Run(ClassifierTrainOptions options, ILabelledImages train, ILabelledImages test,
+        Action<string>? log, CancellationToken cancel)
     {
         if (options.Threads > 0) set_num_threads(options.Threads);
         using var runLog = new RunLog(options.LogPath, log);
-        var train = FashionMnist.Load("train", options.DataDirectory);
-        var test = FashionMnist.Load("test", options.DataDirectory);
         manual_seed(options.Seed);
         using var model = new ImageClassifier(options.Config);
         model.train();
@@ -86,7 +92,7 @@ public static class ClassifierTrainer
     }
 
     /// <summary>Top-1 accuracy of <paramref name="model"/> on <paramref name="indices"/> of a split (eval mode).</summary>
-    public static double Accuracy(ImageClassifier model, FashionMnist data, IReadOnlyList<int> indices)
+    public static double Accuracy(ImageClassifier model, ILabelledImages data, IReadOnlyList<int> indices)
     {
         bool wasTraining = model.training;
         model.eval();

@@ -6,7 +6,7 @@ namespace Var.Training.Data;
 /// One split of Fashion-MNIST held in memory as raw 28×28 grey bytes and labels, read from the IDX (gzip) files of
 /// the Debian package <c>dataset-fashion-mnist</c>. <see cref="Batch"/> turns rows into the project's 32×32 RGB images.
 /// </summary>
-public sealed class FashionMnist
+public sealed class FashionMnist : ILabelledImages
 {
     /// <summary>Where the Debian package installs the files.</summary>
     public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";

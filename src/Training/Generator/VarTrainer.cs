@@ -121,9 +121,12 @@ public static class VarTrainer
     /// <summary>
     /// Cross-entropy (mean over all tokens) of teacher-forced logits for tokens (B, L) int64 and labels (B,) int64;
     /// labels are replaced by the unconditional class with probability <paramref name="classDropout"/> (torch's
-    /// global generator). <paramref name="logitsBLV"/> receives the detached logits.
+    /// global generator). <paramref name="logitsBLV"/> receives the detached logits. With <paramref name="scaleWeights"/>
+    /// (one per scale) the loss is instead the scale-wise weighted cross-entropy Σₖ wₖ·CEₖ / Σₖ wₖ, CEₖ the mean over
+    /// scale k's tokens (subject fine-tuning: weights that favour the coarse scales).
     /// </summary>
-    public static Tensor Loss(VarTransformer model, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, out Tensor logitsBLV)
+    public static Tensor Loss(VarTransformer model, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, out Tensor logitsBLV,
+        IReadOnlyList<double>? scaleWeights = null)
     {
         using var scope = NewDisposeScope();
         Tensor xBLCv;
@@ -136,9 +139,27 @@ public static class VarTrainer
         }
         var logits = model.forward(label, xBLCv);
         long v = logits.shape[2];
-        var loss = nn.functional.cross_entropy(logits.view(-1, v), tokensBL.view(-1));
+        var loss = scaleWeights is null
+            ? nn.functional.cross_entropy(logits.view(-1, v), tokensBL.view(-1))
+            : ScaleWeighted(nn.functional.cross_entropy(logits.view(-1, v), tokensBL.view(-1), reduction: nn.Reduction.None).view(tokensBL.shape[0], -1),
+                model.ScaleRanges, scaleWeights);
         logitsBLV = logits.detach().MoveToOuterDisposeScope();
         return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Σₖ wₖ·mean(ceBL over scale k's tokens) / Σₖ wₖ for per-token losses ceBL (B, L).</summary>
+    public static Tensor ScaleWeighted(Tensor ceBL, IReadOnlyList<(int Begin, int End)> scaleRanges, IReadOnlyList<double> weights)
+    {
+        if (weights.Count != scaleRanges.Count) throw new ArgumentException($"{weights.Count} scale weights for {scaleRanges.Count} scales");
+        using var scope = NewDisposeScope();
+        Tensor? sum = null;
+        for (int k = 0; k < scaleRanges.Count; k++)
+        {
+            var (begin, end) = scaleRanges[k];
+            var term = ceBL.narrow(1, begin, end - begin).mean().mul(weights[k]);
+            sum = sum is null ? term : sum + term;
+        }
+        return sum!.div(weights.Sum()).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -192,7 +213,18 @@ public static class VarTrainer
     }
 
     /// <summary>Teacher-forced test cross-entropy (no class dropout, eval mode), overall and per scale.</summary>
-    public static (double Mean, double[] PerScale) TestLoss(VarTransformer model, MultiScaleVqvae vae, TokenCache tokens, FashionMnist data, int[] indices)
+    public static (double Mean, double[] PerScale) TestLoss(VarTransformer model, MultiScaleVqvae vae, TokenCache tokens, FashionMnist data, int[] indices) =>
+        TestLoss(model, vae, indices.Length, (at, n) =>
+        {
+            var idx = indices.AsSpan(at, n);
+            return (tokens.Batch(idx), data.LabelBatch(idx));
+        });
+
+    /// <summary>Teacher-forced cross-entropy (no class dropout, eval mode) of tokens (N, L) int64 under labels (N,) int64.</summary>
+    public static (double Mean, double[] PerScale) TestLoss(VarTransformer model, MultiScaleVqvae vae, Tensor tokensNL, Tensor labelsN) =>
+        TestLoss(model, vae, (int)tokensNL.shape[0], (at, n) => (tokensNL.narrow(0, at, n), labelsN.narrow(0, at, n)));
+
+    private static (double Mean, double[] PerScale) TestLoss(VarTransformer model, MultiScaleVqvae vae, int count, Func<int, int, (Tensor TokensBL, Tensor LabelB)> batch)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -200,20 +232,20 @@ public static class VarTrainer
         var sums = new double[patchNums.Length];
         try
         {
-            for (int at = 0; at < indices.Length; at += 250)
+            for (int at = 0; at < count; at += 250)
             {
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
-                var idx = indices.AsSpan(at, Math.Min(250, indices.Length - at));
-                var tokensBL = tokens.Batch(idx);
-                Loss(model, vae, tokensBL, data.LabelBatch(idx), 0, out var logits);
-                var ce = nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), tokensBL.view(-1), reduction: nn.Reduction.None).view(idx.Length, -1);
+                int n = Math.Min(250, count - at);
+                var (tokensBL, labelB) = batch(at, n);
+                Loss(model, vae, tokensBL, labelB, 0, out var logits);
+                var ce = nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), tokensBL.reshape(-1), reduction: nn.Reduction.None).view(n, -1);
                 long begin = 0;
                 for (int si = 0; si < patchNums.Length; si++)
                 {
-                    long n = patchNums[si] * patchNums[si];
-                    sums[si] += ce.narrow(1, begin, n).sum().item<float>();
-                    begin += n;
+                    long m = patchNums[si] * patchNums[si];
+                    sums[si] += ce.narrow(1, begin, m).sum().item<float>();
+                    begin += m;
                 }
             }
         }
@@ -221,8 +253,8 @@ public static class VarTrainer
         {
             model.train(wasTraining);
         }
-        var perScale = patchNums.Select((p, si) => sums[si] / (indices.Length * (double)p * p)).ToArray();
-        double mean = sums.Sum() / (indices.Length * (double)patchNums.Sum(p => p * p));
+        var perScale = patchNums.Select((p, si) => sums[si] / (count * (double)p * p)).ToArray();
+        double mean = sums.Sum() / (count * (double)patchNums.Sum(p => p * p));
         return (mean, perScale);
     }
 

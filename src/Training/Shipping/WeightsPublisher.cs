@@ -82,6 +82,46 @@ public static class WeightsPublisher
         return written;
     }
 
+    /// <summary>
+    /// Writes a model folder derived from <paramref name="baseFolder"/>: the base's components of <paramref name="keptRoles"/>
+    /// copied with their manifest entries, the run of <paramref name="tuned"/> as that role (its summary.json gives the
+    /// entry), and model.json with <paramref name="classes"/>, the base's sampling settings and <paramref name="description"/>.
+    /// The folder is written under a temporary name and renamed, so a failure leaves no partial model.
+    /// </summary>
+    public static void PublishDerived(string baseFolder, string folder, string name, string description, IReadOnlyList<string> classes,
+        IReadOnlyList<string> keptRoles, PublishedComponent tuned, Action<string>? log = null)
+    {
+        var baseManifest = ModelManifest.Read(Path.Combine(baseFolder, ModelManifest.FileName));
+        string full = Path.GetFullPath(folder);
+        string staging = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        var entries = new Dictionary<string, ComponentEntry>();
+        foreach (var role in keptRoles)
+        {
+            var entry = baseManifest.Component(role, Path.Combine(baseFolder, ModelManifest.FileName));
+            File.Copy(Path.Combine(baseFolder, entry.File), Path.Combine(staging, entry.File));
+            entries[role] = entry with { Provenance = (JsonObject?)entry.Provenance?.DeepClone() ?? [] };
+            entries[role].Provenance!["copied_from"] = Path.GetFullPath(baseFolder);
+        }
+        new ModelManifest { Name = name, Components = entries }.Write(Path.Combine(staging, ModelManifest.FileName));
+        Publish(staging, name, [tuned]);
+        var written = ModelManifest.Read(Path.Combine(staging, ModelManifest.FileName)) with
+        {
+            Description = description,
+            ImageSize = baseManifest.ImageSize,
+            Classes = classes.ToList(),
+            Sampling = baseManifest.Sampling,
+            Code = null,
+            Tts = baseManifest.Tts,
+        };
+        written.Write(Path.Combine(staging, ModelManifest.FileName));
+        if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        Directory.Move(staging, full);
+        log?.Invoke($"model folder {full}: {string.Join(", ", entries.Keys.Append(tuned.Role))} ({Directory.EnumerateFiles(full).Sum(f => new FileInfo(f).Length) / 1e6:F1} MB)");
+    }
+
     /// <summary>Adds or replaces quality fields of a component in an existing model.json.</summary>
     public static void AddQuality(string folder, string role, JsonObject quality)
     {
