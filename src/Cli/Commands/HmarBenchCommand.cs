@@ -5,6 +5,8 @@ using Var.Decoding.Decoders;
 using Var.Decoding.Sampling;
 using Var.Model;
 using Var.Model.Checkpoints;
+using Var.Model.Classes;
+using Var.Model.Classifiers;
 using Var.Model.Transformer;
 using Var.Training.Evaluation;
 
@@ -28,13 +30,28 @@ internal static class HmarBenchCommand
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder for the judge's reference statistics." };
         var record = new Option<bool>("--record") { Description = "Also write the default schedule's judged quality into the model folder's model.json (the 'hmar' component's quality)." };
+        var randomDepth = new Option<int?>("--random-depth") { Description = "Speed only, instead of --model: random official-layout VAR-dD and HMAR-dD (D blocks + a second 8-block tail, width 64·D; ch-160 VQVAE, 256²), e.g. 16." };
+        var dtype = new Option<string>("--dtype") { Description = "With --random-depth: float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
+        var work = new Option<string?>("--work") { Description = "With --random-depth: folder for the random checkpoints (default: a temp folder, kept for reuse)." };
         var cmd = new Command("hmar", "Benchmark HMAR (default schedule, 1/2/4 passes per scale, extra masked steps on the coarse scales) against VAR of the same model folder: speed, memory and judged quality, as JSON.");
-        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data, record }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data, record, randomDepth, dtype, work }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
-            var result = Run(pr.GetValue(model)!, ModelArguments.ParseInts(pr.GetValue(batches)) ?? [1, 64], pr.GetValue(schedules),
-                pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data), pr.GetValue(record));
+            var batchSizes = ModelArguments.ParseInts(pr.GetValue(batches)) ?? [1, 64];
+            JsonObject result;
+            if (pr.GetValue(randomDepth) is { } depth)
+            {
+                if (depth < 2 || depth % 2 != 0) throw new ArgumentException("--random-depth must be an even depth ≥ 2 (e.g. 16)");
+                using var random = RandomBundle(depth, pr.GetValue(dtype)!, pr.GetValue(work));
+                result = Run(random, null, batchSizes, pr.GetValue(schedules), 0, Math.Max(1, pr.GetValue(reps)), null, false);
+            }
+            else
+            {
+                string folder = ModelLoader.ResolveModelFolder(pr.GetValue(model)!);
+                using var loaded = ModelLoader.Load(new ModelSource { Model = folder });
+                result = Run(loaded, folder, batchSizes, pr.GetValue(schedules), pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data), pr.GetValue(record));
+            }
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
@@ -59,10 +76,22 @@ internal static class HmarBenchCommand
         ];
     }
 
-    private static JsonObject Run(string modelName, int[] batches, string? scheduleText, int perClass, int reps, string? data, bool record)
+    // The random official-layout pair of the given depth (hmar.md §1: every released HMAR has 8-block tails) on the
+    // ch-160 VQVAE of `var bench`, for speed at 256² only.
+    private static ModelBundle RandomBundle(int depth, string dtype, string? work)
     {
-        string folder = ModelLoader.ResolveModelFolder(modelName);
-        using var model = ModelLoader.Load(new ModelSource { Model = folder });
+        var (vaeFile, varFile) = BenchCommand.EnsureCheckpoints(depth, work);
+        var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
+        manual_seed(2);
+        var hmar = new HmarTransformer(new HmarConfig { Backbone = var.Config, TailDepth = Math.Min(8, depth / 2) });
+        hmar.InitWeights(Math.Sqrt(1.0 / (3 * var.Config.EmbedDim)), 0.5, 1e-3, 0.02);
+        return new ModelBundle($"d{depth}-random", vae, new Dictionary<string, VarTransformer>(StringComparer.Ordinal) { [ModelBundle.DefaultRole] = var }, ModelBundle.DefaultRole,
+            new Dictionary<string, ImageClassifier>(), ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype),
+            hmar: new Dictionary<string, HmarTransformer>(StringComparer.Ordinal) { [ModelLoader.HmarRole] = hmar });
+    }
+
+    private static JsonObject Run(ModelBundle model, string? folder, int[] batches, string? scheduleText, int perClass, int reps, string? data, bool record)
+    {
         var var = model.Transformer;
         var hmar = model.HmarFor(ModelLoader.HmarRole);
         var patchNums = model.Vqvae.Config.PatchNums;
@@ -74,7 +103,7 @@ internal static class HmarBenchCommand
         configs.AddRange(schedules.Select(s => (s.Name, (IDecoder)new HmarDecoding(s.Passes))));
         foreach (var (_, d) in configs) d.Plan(model);
 
-        using var evaluator = perClass > 0 ? Evaluator.FromModelFolder(folder, data) : null;
+        using var evaluator = perClass > 0 && folder is not null ? Evaluator.FromModelFolder(folder, data) : null;
         var settings = model.Sampling with { MoreSmooth = false };
         var rows = new JsonArray();
         var varSpeed = new Dictionary<int, double>();
@@ -137,7 +166,7 @@ internal static class HmarBenchCommand
             }
             rows.Add(row);
         }
-        if (record && recorded is not null)
+        if (record && recorded is not null && folder is not null)
         {
             Var.Training.Shipping.WeightsPublisher.AddQuality(folder, ModelLoader.HmarRole, new JsonObject { [$"generated_{recorded["settings"]}"] = recorded });
             Log($"recorded the default schedule's quality in {Path.Combine(folder, ModelManifest.FileName)}");
@@ -147,7 +176,9 @@ internal static class HmarBenchCommand
             ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["torch_threads"] = get_num_threads(), ["cpu_flags"] = CodeBenchCommand.CpuFlags(), ["load_average_at_end"] = LoadAverage() },
             ["model"] = new JsonObject
             {
-                ["folder"] = folder,
+                ["folder"] = folder ?? model.Name,
+                ["image_size"] = model.ImageSize,
+                ["dtype"] = model.ComputeType.ToString(),
                 ["scales"] = new JsonArray(patchNums.Select(p => (JsonNode)p).ToArray()),
                 ["var"] = new JsonObject { ["depth"] = var.Config.Depth, ["width"] = var.Config.EmbedDim, ["heads"] = var.Config.NumHeads, ["parameters"] = var.parameters().Sum(p => p.numel()) },
                 ["hmar"] = new JsonObject { ["trunk_depth"] = hmar.Config.BaseDepth, ["tail_depth"] = hmar.Config.TailDepth, ["width"] = hmar.Backbone.EmbedDim, ["heads"] = hmar.Backbone.NumHeads, ["parameters"] = hmar.parameters().Sum(p => p.numel()) },
