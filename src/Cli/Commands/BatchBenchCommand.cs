@@ -179,9 +179,9 @@ internal static class BatchBenchCommand
         return outcome.Written;
     }
 
-    // Timed pairs (reference, batch) in alternating order (reference first, then batch first), so that a machine getting
+    // Timed pairs (reference, candidate) in alternating order (reference first, then batch first), so that a machine getting
     // busier or quieter during the run favours neither.
-    internal static JsonObject Alternate(int reps, Func<double> reference, Func<int, double> batch, string name)
+    internal static JsonObject Alternate(int reps, Func<double> reference, Func<int, double> batch, string name, string candidate = "batch")
     {
         var referenceRuns = new JsonArray();
         var batchRuns = new JsonArray();
@@ -208,10 +208,10 @@ internal static class BatchBenchCommand
             ["cores"] = Environment.ProcessorCount,
             ["load_average_at_start"] = File.ReadAllText("/proc/loadavg").Split(' ')[0],
             [$"{name}_images_per_s"] = referenceRuns,
-            ["batch_images_per_s"] = batchRuns,
+            [$"{candidate}_images_per_s"] = batchRuns,
             [$"{name}_mean"] = Math.Round(referenceSum / reps, 2),
-            ["batch_mean"] = Math.Round(batchSum / reps, 2),
-            [$"batch_fraction_of_{name}"] = Math.Round(batchSum / referenceSum, 3),
+            [$"{candidate}_mean"] = Math.Round(batchSum / reps, 2),
+            [$"{candidate}_fraction_of_{name}"] = Math.Round(batchSum / referenceSum, 3),
             ["pair_fractions"] = new JsonArray(ratios.Select(r => (JsonNode)Math.Round(r, 3)).ToArray()),
             ["median_pair_fraction"] = Math.Round(ratios.Count % 2 == 1 ? ratios[ratios.Count / 2] : (ratios[ratios.Count / 2 - 1] + ratios[ratios.Count / 2]) / 2, 3),
         };
