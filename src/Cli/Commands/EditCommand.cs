@@ -110,21 +110,11 @@ internal static class EditCommand
         using var remote = new VarClient(address, clientOptions);
         var request = new RemoteEdit
         {
-            Generation = new RemoteRequest
+            Generation = RemoteSettings.Request(pr, models, sampling, decoders) with
             {
-                Model = pr.GetValue(models.Model),
                 Class = cls ?? "",
                 Count = n,
                 Seed = baseSeed,
-                Cfg = pr.GetValue(sampling.Cfg),
-                TopK = pr.GetValue(sampling.TopK),
-                TopP = pr.GetValue(sampling.TopP),
-                MoreSmooth = pr.GetValue(sampling.MoreSmooth),
-                Decoder = pr.GetValue(decoders.Decoder) ?? "var",
-                DraftScales = pr.GetValue(decoders.DraftScales),
-                RefinerCfg = pr.GetValue(decoders.RefinerCfg),
-                Budget = pr.GetValue(decoders.Budget),
-                Reward = pr.GetValue(decoders.Reward),
             },
             Image = File.ReadAllBytes(imagePath),
             Mask = maskPath is null ? null : File.ReadAllBytes(maskPath),

@@ -33,10 +33,8 @@ internal static class GenerateCommand
             int batchSize = pr.GetValue(batch);
             if (batchSize < 1 || batchSize > 1024) throw new ArgumentException("--batch-size must be in 1..1024");
             if (pr.GetValue(remote.Server) is { } address)
-                return RemoteGenerate.Run(address, pr.GetValue(models.Model), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
-                    pr.GetValue(sampling.Cfg), pr.GetValue(sampling.TopK), pr.GetValue(sampling.TopP), pr.GetValue(sampling.MoreSmooth),
-                    pr.GetValue(decoders.Decoder) ?? "var", pr.GetValue(decoders.DraftScales), pr.GetValue(decoders.Refiner), pr.GetValue(decoders.RefinerCfg),
-                    pr.GetValue(output)!, pr.GetValue(grid), ct, pr.GetValue(decoders.Budget), pr.GetValue(decoders.Reward), decoders.StepsOf(pr), remote.ClientOptions(pr));
+                return RemoteGenerate.Run(address, RemoteSettings.Request(pr, models, sampling, decoders), pr.GetValue(classes)!, perClass, pr.GetValue(seed),
+                    pr.GetValue(output)!, pr.GetValue(grid), ct, remote.ClientOptions(pr));
             using var model = models.Load(pr);
             var settings = sampling.Settings(pr, model);
             var decoder = decoders.Create(pr, model);

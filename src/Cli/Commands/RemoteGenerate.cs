@@ -9,12 +9,15 @@ namespace Var.Cli.Commands;
 /// <summary><c>var generate --server URL</c>: the same files and manifest as a local run, made by a generation service.</summary>
 internal static class RemoteGenerate
 {
-    public static int Run(string address, string? model, IEnumerable<string> classValues, int perClass, long baseSeed,
-        double? cfg, int? topK, double? topP, bool moreSmooth, string decoder, int? draftScales, string? refiner, double? refinerCfg,
-        string outDir, string? gridPath, CancellationToken ct, double? budget = null, string? reward = null, IReadOnlyList<int>? steps = null, VarClientOptions? clientOptions = null)
+    /// <summary>
+    /// Makes <paramref name="perClass"/> images of every class in <paramref name="classValues"/> with the settings of
+    /// <paramref name="settings"/> (see <see cref="RemoteSettings.Request"/>); class i's images get seeds
+    /// <paramref name="baseSeed"/> + i·perClass + j.
+    /// </summary>
+    public static int Run(string address, RemoteRequest settings, IEnumerable<string> classValues, int perClass, long baseSeed,
+        string outDir, string? gridPath, CancellationToken ct, VarClientOptions? clientOptions = null)
     {
-        if (steps is not null && !decoder.Trim().Equals("hmar", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException("--steps needs --decoder hmar");
+        string? model = settings.Model;
         var classes = classValues.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (classes.Count == 0) throw new ArgumentException("--class names no class");
         using var remote = new VarClient(address, clientOptions);
@@ -33,22 +36,11 @@ internal static class RemoteGenerate
         using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
         for (int ci = 0; ci < classes.Count; ci++)
         {
-            var request = new RemoteRequest
+            var request = settings with
             {
-                Model = model,
                 Class = classes[ci],
                 Count = perClass,
                 Seed = baseSeed + (long)ci * perClass,
-                Cfg = cfg,
-                TopK = topK,
-                TopP = topP,
-                MoreSmooth = moreSmooth,
-                Decoder = decoder,
-                DraftScales = draftScales,
-                RefinerCfg = refinerCfg,
-                Budget = budget,
-                Reward = reward,
-                StepsPerScale = steps,
             };
             IReadOnlyList<RemoteImage> images;
             try
