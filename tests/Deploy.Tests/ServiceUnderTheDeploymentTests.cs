@@ -63,10 +63,11 @@ public sealed class ServiceUnderTheDeploymentTests : IDisposable
         server.BeginErrorReadLine();
         try
         {
-            using var healthChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{health}");
-            var probe = new Health.HealthClient(healthChannel);
+            // Each probe on a new connection, as the kubelet does: a port that stopped accepting fails it.
             async Task<ServingStatus?> Probe(string service)
             {
+                using var healthChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{health}");
+                var probe = new Health.HealthClient(healthChannel);
                 try
                 {
                     return (await probe.CheckAsync(new HealthCheckRequest { Service = service }, deadline: DateTime.UtcNow.AddSeconds(5))).Status; // more than the probes' 1 s: a busy test machine

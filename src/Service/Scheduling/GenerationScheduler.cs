@@ -21,7 +21,7 @@ namespace Var.Service.Scheduling;
 /// type: it runs whatever plan the batch's decoder makes. A cancelled call's rows leave the running batch at the next
 /// scale. Refusals and failures are <see cref="SchedulingException"/>s, mapped to status codes by the gRPC layer.
 /// </summary>
-public sealed class GenerationScheduler : BackgroundService
+public sealed class GenerationScheduler : BackgroundService, IHostedLifecycleService
 {
     private readonly object gate = new();
     private readonly LinkedList<ImageJob> queue = new();
@@ -184,8 +184,11 @@ public sealed class GenerationScheduler : BackgroundService
         }
     }
 
-    /// <inheritdoc />
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Drains before any hosted service stops, Kestrel included (the host calls every StoppingAsync first): while the
+    /// queue empties the ports still accept connections, so liveness stays SERVING and readiness reads NOT_SERVING.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         BeginDrain();
         // Wait until the queue is empty and no batch runs, or until the grace period gives up on the rest.
@@ -197,6 +200,12 @@ public sealed class GenerationScheduler : BackgroundService
             }
             await Task.Delay(20, CancellationToken.None);
         }
+    }
+
+    /// <inheritdoc />
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await StoppingAsync(cancellationToken); // a no-op wait when the host already called it
         lock (gate)
         {
             stopping = true;
@@ -206,6 +215,15 @@ public sealed class GenerationScheduler : BackgroundService
         await Task.WhenAny(finished.Task, Task.Delay(TimeSpan.FromSeconds(10), CancellationToken.None));
         await base.StopAsync(cancellationToken);
     }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
     public override void Dispose()
