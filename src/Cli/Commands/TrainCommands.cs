@@ -186,8 +186,11 @@ internal static class TrainCommands
         var priorWeight = new Option<double>("--prior-weight") { Description = "Weight of prior distillation (cross-entropy on the base model's own samples); 0 = off", DefaultValueFactory = _ => 1.0 };
         var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation", DefaultValueFactory = _ => 20 };
         var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation: every shot is also used shifted by up to this many pixels (black fill)", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
+        var augment = new Option<int>("--augment") { Description = "Random affine copies of each shot (rotation, zoom, shift; seeded) added to the shifted shots", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
+        var maxRotation = new Option<double>("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => new SubjectTrainOptions().MaxRotation };
+        var scaleJitter = new Option<double>("--scale-jitter") { Description = "Largest relative zoom of an affine copy (0.1 = 0.9-1.1)", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleJitter };
         var c = new Command("subject", "Teach a model a new class from a few images: fine-tunes selected layers with a scale-wise weighted cross-entropy and prior distillation, writes a model folder with the class added");
-        foreach (Option o in new Option[] { model, images, className, output, layers, scaleDecay, priorWeight, priorPerClass, maxShift }) c.Options.Add(o);
+        foreach (Option o in new Option[] { model, images, className, output, layers, scaleDecay, priorWeight, priorPerClass, maxShift, augment, maxRotation, scaleJitter }) c.Options.Add(o);
         common.AddTo(c);
         c.SetAction((r, cancel) => Task.FromResult(CommandRunner.Run(() =>
         {
@@ -199,6 +202,9 @@ internal static class TrainCommands
                 ScaleDecay = r.GetValue(scaleDecay),
                 PriorWeight = r.GetValue(priorWeight),
                 MaxShift = r.GetValue(maxShift),
+                Augment = r.GetValue(augment),
+                MaxRotation = r.GetValue(maxRotation),
+                ScaleJitter = r.GetValue(scaleJitter),
             };
             if (r.GetValue(common.Name) is null) o = o with { Name = "subject-" + string.Concat(name.Trim().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-')) };
             SubjectTeach.Run(o, r.GetValue(model)!, r.GetValue(images)!, r.GetValue(output)!, r.GetValue(priorPerClass), Console.WriteLine, cancel);

@@ -43,8 +43,12 @@ internal static class SubjectBenchCommand
         var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation of the shots in pixels", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
         var newCfg = new Option<double?>("--new-class-cfg") { Description = "Guidance for the new class's images (default: the model's); the old classes always use the model's defaults" };
         var seed = new Option<int>("--seed") { Description = "Seed of the shot pick and of the runs", DefaultValueFactory = _ => 1 };
+        var augment = new Option<int>("--augment") { Description = "Random affine copies per shot (train subject --augment)", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
+        var layers = new Option<string>("--layers") { Description = "Tuned parameter groups of every run but the all-layers ablation", DefaultValueFactory = _ => string.Join(",", new SubjectTrainOptions().Layers) };
+        var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation (train subject --prior-per-class)", DefaultValueFactory = _ => 20 };
+        var priorWeight = new Option<double>("--prior-weight") { Description = "Prior-distillation weight of every run but the no-prior ablation", DefaultValueFactory = _ => new SubjectTrainOptions().PriorWeight };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed, augment, layers, priorWeight, priorPerClass }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
         {
             int d = pr.GetValue(digit), n = pr.GetValue(newImages), per = pr.GetValue(perClass), s = pr.GetValue(seed);
@@ -106,12 +110,15 @@ internal static class SubjectBenchCommand
                         Steps = pr.GetValue(steps),
                         LearningRate = pr.GetValue(lr),
                         MaxShift = pr.GetValue(maxShift),
+                        Augment = pr.GetValue(augment),
+                        Layers = SubjectLayers.Parse(pr.GetValue(layers)!.Split(',')),
+                        PriorWeight = pr.GetValue(priorWeight),
                         Seed = s,
                         ClassName = $"digit {d}",
                         Command = "var " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)),
                     });
                     if (Directory.Exists(options.RunDirectory)) Directory.Delete(options.RunDirectory, recursive: true);
-                    teachSeconds = SubjectTeach.Run(options, baseFolder, shotsDir, modelDir, 20, Log, ct).Seconds;
+                    teachSeconds = SubjectTeach.Run(options, baseFolder, shotsDir, modelDir, pr.GetValue(priorPerClass), Log, ct).Seconds;
                 }
                 else teachSeconds = ModelManifest.Read(Path.Combine(modelDir, ModelManifest.FileName)).Components["var"].Quality?["teach_seconds"]?.GetValue<double>() ?? double.NaN;
 

@@ -52,6 +52,15 @@ public sealed record SubjectTrainOptions : RunOptions
     /// <summary>Largest random shift in pixels of the shots before tokenizing (each shot in every shift of −s..s, black fill).</summary>
     public int MaxShift { get; init; } = 1;
 
+    /// <summary>Random affine copies of each shot added to its shifts (0 = the shifts only).</summary>
+    public int Augment { get; init; } = 0;
+
+    /// <summary>Largest rotation of an affine copy, in degrees.</summary>
+    public double MaxRotation { get; init; } = 10;
+
+    /// <summary>Largest relative zoom of an affine copy (0.1 = 0.9…1.1).</summary>
+    public double ScaleJitter { get; init; } = 0.1;
+
     /// <summary>The subject loss weights for <paramref name="scales"/> scales, or null for the plain token mean.</summary>
     public double[]? ScaleWeights(int scales) =>
         ScaleDecay <= 0 ? null : Enumerable.Range(0, scales).Select(k => Math.Pow(ScaleDecay, k)).ToArray();

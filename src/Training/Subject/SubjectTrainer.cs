@@ -30,7 +30,7 @@ public static class SubjectTrainer
         if (options.Threads > 0) set_num_threads(options.Threads);
         var groups = SubjectLayers.Parse(options.Layers);
         using var runLog = new RunLog(options.LogPath, log);
-        using var subjectTokens = AugmentedTokens(vae, shotsNchw, options.MaxShift);
+        using var subjectTokens = AugmentedTokens(vae, shotsNchw, options.MaxShift, options.Augment, options.MaxRotation, options.ScaleJitter, options.Seed);
         using var shotTokens = Tokens(vae, shotsNchw);
         manual_seed(options.Seed);
         using var model = ClassInsertion.AddClass(baseModel);
@@ -50,7 +50,7 @@ public static class SubjectTrainer
         }
         var weights = options.ScaleWeights(model.Config.NumScales);
         runLog.Line(string.Create(CultureInfo.InvariantCulture,
-            $"[{options.Name}] new class '{options.ClassName}' = id {newClass}; {shotsNchw.shape[0]} shots → {subjectTokens.shape[0]} token maps (shifts ±{options.MaxShift}); " +
+            $"[{options.Name}] new class '{options.ClassName}' = id {newClass}; {shotsNchw.shape[0]} shots → {subjectTokens.shape[0]} token maps (shifts ±{options.MaxShift}, {options.Augment} random affine copies per shot: rotation ±{options.MaxRotation}°, scale ±{options.ScaleJitter}); " +
             $"tuning [{string.Join(",", groups)}] = {tuned:N0} of {RunSummary.CountParameters(model):N0} params; scale weights " +
             $"{(weights is null ? "off (token mean)" : string.Join(",", weights.Select(w => w.ToString("F3", CultureInfo.InvariantCulture))))}; " +
             $"prior λ {options.PriorWeight} on {prior.Count} base samples"));
@@ -102,17 +102,43 @@ public static class SubjectTrainer
         return cat(vae.ImageToTokens(imagesNchw), 1).to(ScalarType.Int64).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Token ids of every shot in every shift (dy, dx) ∈ [−s, s]² with black (−1) fill: (N·(2s+1)², L) int64.</summary>
-    public static Tensor AugmentedTokens(MultiScaleVqvae vae, Tensor shotsNchw, int maxShift)
+    /// <summary>
+    /// Token ids of every shot in every shift (dy, dx) ∈ [−s, s]² with black (−1) fill, then <paramref name="augment"/>
+    /// random affine copies of each shot (rotation ±<paramref name="maxRotation"/>°, scale 1 ± <paramref name="scaleJitter"/>,
+    /// shift ±s pixels, bilinear, black fill; seeded): (N·((2s+1)² + augment), L) int64. The copies give the new class
+    /// many more contexts than the shots alone, so its own samples (which never match a shot exactly) stay on the subject.
+    /// </summary>
+    public static Tensor AugmentedTokens(MultiScaleVqvae vae, Tensor shotsNchw, int maxShift, int augment = 0, double maxRotation = 0, double scaleJitter = 0, int seed = 0)
     {
         using var scope = NewDisposeScope();
-        long h = shotsNchw.shape[2], w = shotsNchw.shape[3];
+        long n = shotsNchw.shape[0], h = shotsNchw.shape[2], w = shotsNchw.shape[3];
         int s = Math.Max(0, maxShift);
         var padded = nn.functional.pad(shotsNchw, [s, s, s, s], value: -1);
         var shifted = new List<Tensor>();
         for (int dy = 0; dy <= 2 * s; dy++)
         {
             for (int dx = 0; dx <= 2 * s; dx++) shifted.Add(padded.narrow(2, dy, h).narrow(3, dx, w));
+        }
+        if (augment > 0)
+        {
+            var rng = new Random(seed);
+            double U(double a) => (2 * rng.NextDouble() - 1) * a;
+            var theta = new float[n * augment * 6];
+            for (int i = 0; i < n * augment; i++)
+            {
+                double angle = U(maxRotation) * Math.PI / 180, zoom = 1 + U(scaleJitter);
+                // theta maps output to input coordinates in [−1, 1]: the inverse of "rotate by angle, zoom, shift".
+                double c = Math.Cos(angle) / zoom, sn = Math.Sin(angle) / zoom;
+                theta[6 * i] = (float)c;
+                theta[6 * i + 1] = (float)-sn;
+                theta[6 * i + 2] = (float)(U(s) * 2 / w);
+                theta[6 * i + 3] = (float)sn;
+                theta[6 * i + 4] = (float)c;
+                theta[6 * i + 5] = (float)(U(s) * 2 / h);
+            }
+            var source = shotsNchw.repeat_interleave(augment, 0).add(1); // black (−1) → 0, the padding value
+            var grid = nn.functional.affine_grid(tensor(theta).reshape(n * augment, 2, 3), [n * augment, shotsNchw.shape[1], h, w], align_corners: false);
+            shifted.Add(nn.functional.grid_sample(source, grid, align_corners: false).sub(1).clamp(-1, 1));
         }
         return Tokens(vae, cat(shifted, 0).contiguous()).MoveToOuterDisposeScope();
     }
@@ -135,6 +161,9 @@ public static class SubjectTrainer
             ["prior_batch"] = options.PriorBatch,
             ["subject_batch"] = options.BatchSize,
             ["max_shift"] = options.MaxShift,
+            ["augment"] = options.Augment,
+            ["max_rotation_degrees"] = options.MaxRotation,
+            ["scale_jitter"] = options.ScaleJitter,
             ["learning_rate"] = options.LearningRate,
         };
         new RunSummary
