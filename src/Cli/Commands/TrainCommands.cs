@@ -156,17 +156,21 @@ internal static class TrainCommands
     private static Command ClassifierCommand()
     {
         var common = new CommonOptions();
-        var arch = new Option<string>("--arch") { Description = "reward or judge", DefaultValueFactory = _ => "reward" };
-        arch.AcceptOnlyFromAmong("reward", "judge");
-        var c = new Command("classifier", "Train the reward/feature classifier or the independent judge");
+        var arch = new Option<string>("--arch") { Description = "reward, judge or judge2 (the second judge of var eval: an MLP, another kind of feature space)", DefaultValueFactory = _ => "reward" };
+        arch.AcceptOnlyFromAmong("reward", "judge", "judge2");
+        var maxShift = new Option<int?>("--max-shift") { Description = "Largest random shift (pixels, black fill) of the training augmentation; 0 = none (default 2)" };
+        var c = new Command("classifier", "Train the reward/feature classifier or an independent judge");
         common.AddTo(c);
         c.Options.Add(arch);
+        c.Options.Add(maxShift);
         c.SetAction((r, cancel) =>
         {
-            bool judge = r.GetValue(arch) == "judge";
-            var o = common.Apply(new ClassifierTrainOptions { Name = judge ? "judge" : "reward" }, r) with
+            string role = r.GetValue(arch)!;
+            var o = common.Apply(new ClassifierTrainOptions { Name = role }, r);
+            o = o with
             {
-                Config = judge ? ClassifierConfig.Judge : ClassifierConfig.Reward,
+                Config = role switch { "judge" => ClassifierConfig.Judge, "judge2" => ClassifierConfig.Judge2, _ => ClassifierConfig.Reward },
+                MaxShift = r.GetValue(maxShift) ?? o.MaxShift,
             };
             ClassifierTrainer.Run(o, Console.WriteLine, cancel);
             return Task.FromResult(0);

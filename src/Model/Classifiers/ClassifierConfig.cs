@@ -3,10 +3,13 @@ namespace Var.Model.Classifiers;
 /// <summary>Architecture of a Fashion-MNIST image classifier (input (B, 3, 32, 32) in [−1, 1]).</summary>
 public sealed record ClassifierConfig
 {
-    /// <summary>"reward-cnn" (3×3 convs, max-pool, GELU) or "judge-cnn" (5×5 convs, average-pool, ReLU).</summary>
+    /// <summary>
+    /// "reward-cnn" (3×3 convs, max-pool, GELU), "judge-cnn" (5×5 convs, average-pool, ReLU) or "judge-mlp" (no
+    /// convolution: a learned grey mix of the channels, then fully connected layers on the 32×32 pixels, ReLU).
+    /// </summary>
     public string Architecture { get; init; } = "reward-cnn";
 
-    /// <summary>Channels of the first stage (later stages double it).</summary>
+    /// <summary>Channels of the first stage (later stages double it); for "judge-mlp" the hidden layer's units.</summary>
     public int Width { get; init; } = 32;
 
     /// <summary>Size of the penultimate feature vector.</summary>
@@ -20,4 +23,10 @@ public sealed record ClassifierConfig
 
     /// <summary>The independent judge used only for evaluation.</summary>
     public static ClassifierConfig Judge => new() { Architecture = "judge-cnn", Width = 24, FeatureDim = 64 };
+
+    /// <summary>
+    /// The second judge, of another kind (an MLP: no weight sharing, no translation invariance), so that a quality
+    /// claim does not rest on one network's features; evaluation only.
+    /// </summary>
+    public static ClassifierConfig Judge2 => new() { Architecture = "judge-mlp", Width = 192, FeatureDim = 64 };
 }

@@ -10,6 +10,10 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
     private readonly Linear feature;
     private readonly Linear head;
     private readonly bool gelu;
+    private readonly bool spatial = true;
+
+    /// <summary>Side of the square input images.</summary>
+    public const int InputSide = 32;
 
     /// <summary>Builds the architecture named in <paramref name="config"/>.</summary>
     public ImageClassifier(ClassifierConfig config) : base("ImageClassifier")
@@ -38,8 +42,18 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
                     ("9", nn.Flatten()));
                 feature = nn.Linear(4 * w * 4 * 4, config.FeatureDim);
                 break;
+            case "judge-mlp":
+                gelu = false;
+                spatial = false;
+                // A 1×1 convolution mixes the (grey, identical) channels into one plane; every pixel then has its own
+                // weights, so these features share nothing with a convolutional judge's.
+                trunk = nn.Sequential(
+                    ("0", nn.Conv2d(3, 1, 1)), ("1", nn.Flatten()),
+                    ("2", nn.Linear(InputSide * InputSide, w)), ("3", nn.ReLU()));
+                feature = nn.Linear(w, config.FeatureDim);
+                break;
             default:
-                throw new ArgumentException($"unknown classifier architecture '{config.Architecture}' (reward-cnn or judge-cnn)");
+                throw new ArgumentException($"unknown classifier architecture '{config.Architecture}' (reward-cnn, judge-cnn or judge-mlp)");
         }
         head = nn.Linear(config.FeatureDim, config.NumClasses);
         RegisterComponents();
@@ -60,8 +74,10 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
     /// The last spatial feature map (B, C, h, w) of images (B, 3, 32, 32) in [−1, 1]: the trunk's output before its
     /// final pooling (e.g. 4w × 8 × 8), for structure features such as a search's clustering.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The architecture has no spatial map ("judge-mlp").</exception>
     public Tensor SpatialFeatures(Tensor imagesBchw)
     {
+        if (!spatial) throw new InvalidOperationException($"a {Config.Architecture} classifier has no spatial feature map");
         using var scope = NewDisposeScope();
         var layers = trunk.children().ToList();
         var h = imagesBchw;
