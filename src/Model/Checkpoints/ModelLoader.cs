@@ -146,6 +146,15 @@ public static class ModelLoader
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>
     public static bool IsJudge(string role) => role.StartsWith("judge", StringComparison.Ordinal);
 
+    /// <summary>The judge roles of a model folder's classifiers: "judge" first, then the others by ordinal name.</summary>
+    public static IReadOnlyList<string> JudgeRoles(string folder)
+    {
+        string manifestPath = Path.Combine(folder, ModelManifest.FileName);
+        var roles = ModelManifest.Read(manifestPath).Components.Where(c => c.Value.Kind == "classifier" && IsJudge(c.Key)).Select(c => c.Key)
+            .OrderBy(r => r == "judge" ? 0 : 1).ThenBy(r => r, StringComparer.Ordinal).ToList();
+        return roles.Count > 0 ? roles : throw new CheckpointException(manifestPath, "no judge classifier (a component whose role starts with 'judge')");
+    }
+
     /// <summary>Loads an official VQVAE + VAR pair with configurations detected from the files.</summary>
     public static (MultiScaleVqvae Vae, VarTransformer Var) LoadOfficialPair(string vaeFile, string varFile, int? numHeads = null, int[]? patchNums = null)
     {

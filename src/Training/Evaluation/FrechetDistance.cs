@@ -21,6 +21,32 @@ public static class FrechetDistance
         return meanTerm + covA.trace().item<double>() + covB.trace().item<double>() - 2 * traceSqrt;
     }
 
+    /// <summary>
+    /// FD per class: features aND (N, D) with labels <paramref name="aLabels"/> (N) against features bMD (M, D) with
+    /// labels <paramref name="bLabels"/> (M), class by class; NaN for a class with fewer than two samples on a side.
+    /// </summary>
+    /// <returns>One distance per class id 0 … <paramref name="numClasses"/> − 1.</returns>
+    public static double[] PerClass(Tensor aND, IReadOnlyList<int> aLabels, Tensor bMD, IReadOnlyList<int> bLabels, int numClasses)
+    {
+        if (aND.shape[0] != aLabels.Count || bMD.shape[0] != bLabels.Count)
+            throw new ArgumentException($"{aND.shape[0]} and {bMD.shape[0]} feature rows but {aLabels.Count} and {bLabels.Count} labels");
+        var result = new double[numClasses];
+        for (int c = 0; c < numClasses; c++)
+        {
+            using var scope = NewDisposeScope();
+            var a = Rows(aND, aLabels, c);
+            var b = Rows(bMD, bLabels, c);
+            result[c] = a is null || b is null ? double.NaN : Compute(a, b);
+        }
+        return result;
+    }
+
+    private static Tensor? Rows(Tensor xND, IReadOnlyList<int> labels, int c)
+    {
+        var rows = Enumerable.Range(0, labels.Count).Where(i => labels[i] == c).Select(i => (long)i).ToArray();
+        return rows.Length < 2 ? null : xND.index_select(0, tensor(rows));
+    }
+
     private static (Tensor Mean, Tensor Cov) Moments(Tensor xND)
     {
         var x = xND.to(ScalarType.Float64);
