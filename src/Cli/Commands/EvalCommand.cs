@@ -10,9 +10,10 @@ using Var.Training.Evaluation;
 namespace Var.Cli.Commands;
 
 /// <summary>
-/// <c>var eval</c>: generates N images per class and scores them with the model folder's independent judge: accuracy,
-/// Fréchet distance in judge features against the test set, the real-data floor at the same sample size, and the
-/// tokenizer's reconstruction PSNR. Prints one JSON object.
+/// <c>var eval</c>: generates N images per class and scores them with every independent judge of the model folder
+/// ("judge" at the top level, each other judge, e.g. "judge2", under its role): accuracy, Fréchet distance in judge
+/// features against the test set, precision/recall (k = 3) and per-class Fréchet distances, each beside its real-data
+/// floor at the same sample size, and the tokenizer's reconstruction PSNR. Prints one JSON object.
 /// </summary>
 internal static class EvalCommand
 {
@@ -26,7 +27,7 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch-size") { Description = "Generation batch size.", DefaultValueFactory = _ => 100 };
         var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)." };
         var samples = new Option<string?>("--samples") { Description = "Also write the images as a PNG grid (a row per class, first 10 per class)." };
-        var cmd = new Command("eval", "Generate N images per class and report judge accuracy, Fréchet distance in judge features (and the real-data floor) and tokenizer PSNR as JSON. Needs a model folder with a 'judge' component (e.g. weights/fmnist).");
+        var cmd = new Command("eval", "Generate N images per class and report, in the feature space of every judge of the model folder ('judge' at the top level, others such as 'judge2' under their role): judge accuracy, Fréchet distance to the test set, precision and recall (k = 3, against as many label-matched test images) and per-class Fréchet distances, each beside its real-data floor (as many label-matched train images), plus tokenizer PSNR, as JSON. Needs a model folder with a 'judge' component (e.g. weights/fmnist).");
         models.AddTo(cmd);
         sampling.AddTo(cmd);
         decoders.AddTo(cmd);
@@ -62,11 +63,12 @@ internal static class EvalCommand
                 var (rgb, w, h) = ImageCodec.Grid(shown, model.ImageSize, Math.Min(10, n));
                 ImageCodec.SavePng(gridPath, rgb, w, h);
             }
-            Console.Error.WriteLine("[eval] scoring with the judge");
-            using var evaluator = Evaluator.FromModelFolder(folder, pr.GetValue(data));
+            using var evaluator = Evaluator.FromModelFolderJudges(folder, pr.GetValue(data));
+            Console.Error.WriteLine($"[eval] scoring with {string.Join(", ", evaluator.Judges)}");
             using var scope = NewDisposeScope();
             var labels = images.Select(i => i.Request.ClassId).ToList();
-            var result = evaluator.Evaluate(ImageCodec.ToTensor(images.Select(i => i.Rgb).ToList(), model.ImageSize, CPU), labels);
+            var reports = evaluator.Report(ImageCodec.ToTensor(images.Select(i => i.Rgb).ToList(), model.ImageSize, CPU), labels);
+            var result = reports[0].Result;
             var recon = evaluator.TokenizerQuality(model.Vqvae);
             var json = new JsonObject
             {
@@ -81,14 +83,48 @@ internal static class EvalCommand
                 ["frechet_distance"] = Math.Round(result.Fd, 3),
                 ["frechet_floor_real"] = Math.Round(result.FdFloor, 3),
                 ["frechet_ratio"] = Math.Round(result.FdRatio, 2),
-                ["tokenizer_psnr_db"] = Math.Round(recon.PsnrMean, 2),
-                ["tokenizer_codebook_usage"] = Math.Round(recon.CodebookUsage, 3),
-                ["generation_seconds"] = Math.Round(genSeconds, 1),
-                ["seconds_per_image"] = Math.Round(genSeconds / Math.Max(1, images.Count), 4),
             };
+            AddFeatureSpaceFigures(json, reports[0]);
+            foreach (var other in reports.Skip(1)) json[other.Role] = Figures(other);
+            json["judges"] = new JsonArray(reports.Select(r => (JsonNode)r.Role).ToArray());
+            json["precision_recall_k"] = PrecisionRecall.DefaultK;
+            json["tokenizer_psnr_db"] = Math.Round(recon.PsnrMean, 2);
+            json["tokenizer_codebook_usage"] = Math.Round(recon.CodebookUsage, 3);
+            json["generation_seconds"] = Math.Round(genSeconds, 1);
+            json["seconds_per_image"] = Math.Round(genSeconds / Math.Max(1, images.Count), 4);
             Console.WriteLine(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         })));
         return cmd;
     }
+
+    // One judge's figures as the top level has them for the primary judge.
+    private static JsonObject Figures(JudgeReport report)
+    {
+        var r = report.Result;
+        var json = new JsonObject
+        {
+            ["judge_accuracy"] = Math.Round(r.JudgeAccuracy, 4),
+            ["per_class_accuracy"] = Rounded(r.PerClassAccuracy, 3),
+            ["frechet_distance"] = Math.Round(r.Fd, 3),
+            ["frechet_floor_real"] = Math.Round(r.FdFloor, 3),
+            ["frechet_ratio"] = Math.Round(r.FdRatio, 2),
+        };
+        AddFeatureSpaceFigures(json, report);
+        return json;
+    }
+
+    private static void AddFeatureSpaceFigures(JsonObject json, JudgeReport report)
+    {
+        json["precision"] = Math.Round(report.Coverage.Precision, 4);
+        json["recall"] = Math.Round(report.Coverage.Recall, 4);
+        json["precision_floor_real"] = Math.Round(report.CoverageFloor.Precision, 4);
+        json["recall_floor_real"] = Math.Round(report.CoverageFloor.Recall, 4);
+        json["per_class_frechet"] = Rounded(report.PerClassFd, 3);
+        json["per_class_frechet_floor_real"] = Rounded(report.PerClassFdFloor, 3);
+    }
+
+    // NaN (a class without images) is written as null: JSON has no NaN.
+    private static JsonArray Rounded(double[] values, int digits) =>
+        new(values.Select(v => double.IsNaN(v) ? null : (JsonNode)Math.Round(v, digits)).ToArray());
 }
