@@ -75,6 +75,23 @@ public class ShippedWeightsTests
         Assert.True(accuracy >= 0.85, $"judge accuracy {accuracy:P1}");
     }
 
+    [SkippableFact]
+    public void TheSecondJudgeIsAnotherArchitectureOutOfTheBundleAndClassifiesRealTestImages()
+    {
+        string? folder = TestData.ShippedModelFolder();
+        Skip.If(folder is null, "weights/fmnist/model.json is absent");
+        Skip.IfNot(FashionMnist.IsAvailable(), "Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)");
+        Assert.Equal(new[] { "judge", "judge2" }, ModelLoader.JudgeRoles(folder!));
+        using var judge = ModelLoader.LoadClassifier(folder!, "judge");
+        using var judge2 = ModelLoader.LoadClassifier(folder!, "judge2");
+        Assert.NotEqual(judge.Config.Architecture, judge2.Config.Architecture);
+        using (var model = ModelLoader.Load(new ModelSource { Model = folder }))
+            Assert.DoesNotContain("judge2", model.Classifiers.Keys);
+        var test = FashionMnist.Load("test");
+        double accuracy = ClassifierTrainer.Accuracy(judge2, test, test.AllIndices());
+        Assert.True(accuracy >= 0.88, $"judge2 accuracy {accuracy:P2} on the 10000 test images");
+    }
+
     // Three fixed seeds per class, drawn with the model's default settings: the judge (never used by the sampler) must
     // recognise at least 25 of the 30 and at least one of every class (its per-class accuracy on shirts is ~0.6).
     [SkippableFact]

@@ -226,10 +226,11 @@ internal static class TrainCommands
         var refinerRun = new Option<string>("--refiner-run") { Description = "Run of the small refiner VAR", DefaultValueFactory = _ => "var-small" };
         var rewardRun = new Option<string>("--reward-run") { Description = "Run of the reward classifier", DefaultValueFactory = _ => "reward" };
         var judgeRun = new Option<string>("--judge-run") { Description = "Run of the judge classifier", DefaultValueFactory = _ => "judge" };
+        var judge2Run = new Option<string>("--judge2-run") { Description = "Run of the second judge (train classifier --arch judge2; the component 'judge2')", DefaultValueFactory = _ => "judge2" };
         var hmarRun = new Option<string>("--hmar-run") { Description = "Run of the HMAR transformer (train hmar; stored as bfloat16, the component 'hmar')", DefaultValueFactory = _ => "hmar" };
         var extra = new Option<string[]>("--extra") { Description = "More components as ROLE=RUN (repeatable), e.g. refiner-n4=refiner-n4 for a specialised CoDe refiner", AllowMultipleArgumentsPerToken = true };
         var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json (runs without weights are skipped; components already there are kept)");
-        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun, hmarRun, extra }) c.Options.Add(o);
+        foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun, judge2Run, hmarRun, extra }) c.Options.Add(o);
         c.SetAction(r =>
         {
             string dir = r.GetValue(runs)!;
@@ -240,6 +241,7 @@ internal static class TrainCommands
                 new PublishedComponent("refiner", Path.Combine(dir, r.GetValue(refinerRun)!)),
                 new PublishedComponent("reward", Path.Combine(dir, r.GetValue(rewardRun)!)),
                 new PublishedComponent("judge", Path.Combine(dir, r.GetValue(judgeRun)!)),
+                new PublishedComponent("judge2", Path.Combine(dir, r.GetValue(judge2Run)!)),
                 new PublishedComponent("hmar", Path.Combine(dir, r.GetValue(hmarRun)!), StoreBf16: true),
                 .. (r.GetValue(extra) ?? []).Select(e => e.Split('=', 2) is [var role, var run] && role.Length > 0 && run.Length > 0
                     ? new PublishedComponent(role, Path.Combine(dir, run))

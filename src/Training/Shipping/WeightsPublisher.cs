@@ -14,7 +14,7 @@ public static class WeightsPublisher
 {
     /// <summary>Description written to model.json.</summary>
     public const string Description =
-        "Fashion-MNIST 32x32 class-conditional VAR trained from scratch with the project code (tokenizer, VAR, CoDe refiner, HMAR, reward and judge classifiers)";
+        "Fashion-MNIST 32x32 class-conditional VAR trained from scratch with the project code (tokenizer, VAR, CoDe refiner, HMAR, reward classifier and two judges of different architectures)";
 
     /// <summary>
     /// Writes every component whose run has weights into <paramref name="folder"/> and (re)writes model.json; components

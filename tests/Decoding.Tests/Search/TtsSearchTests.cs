@@ -244,11 +244,17 @@ public class TtsSearchTests
         Assert.True(weights is not null, "weights/ not found");
         using var model = ModelLoader.Load(new ModelSource { Model = Path.Combine(weights!, "fmnist") });
         Assert.DoesNotContain(model.Classifiers.Keys, ModelLoader.IsJudge);
-        var reward = Assert.Throws<ArgumentException>(() => new TtsSearch(2, "judge").Plan(model));
-        Assert.Contains("judge", reward.Message);
-        Assert.Contains("no sampler may use a judge", reward.Message);
-        var features = Assert.Throws<ArgumentException>(() => new TtsSearch(2) { Features = "judge" }.Plan(model));
-        Assert.Contains("no sampler may use a judge", features.Message);
+        // Every judge the folder ships (the CNN "judge" and the MLP "judge2") is refused, as reward and as features.
+        var judges = ModelLoader.JudgeRoles(Path.Combine(weights!, "fmnist"));
+        Assert.Contains("judge2", judges);
+        foreach (var judge in judges)
+        {
+            var reward = Assert.Throws<ArgumentException>(() => new TtsSearch(2, judge).Plan(model));
+            Assert.Contains($"'{judge}' is an evaluation judge", reward.Message);
+            Assert.Contains("no sampler may use a judge", reward.Message);
+            var features = Assert.Throws<ArgumentException>(() => new TtsSearch(2) { Features = judge }.Plan(model));
+            Assert.Contains("no sampler may use a judge", features.Message);
+        }
         // The shipped reward works, and budget 1 with it is plain sampling there too.
         var requests = Requests((4, 61), (7, 62));
         var plain = Generate(model, new VarDecoding(), requests);
