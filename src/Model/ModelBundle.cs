@@ -86,6 +86,13 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Measured TTS-VAR defaults (model.json <c>tts</c>), or null.</summary>
     public SearchDefaults? SearchDefaults { get; init; }
 
+    /// <summary>
+    /// Classes drawn by a transformer of their own (class id → transformer role; model.json <c>class_transformers</c>):
+    /// a decoder on the default transformer draws such a class with that one instead (see
+    /// <c>Var.Decoding.Decoders.ClassRouting</c>). Empty for most models.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> ClassTransformers { get; init; } = new Dictionary<int, string>();
+
     /// <summary>Display name.</summary>
     public string Name { get; }
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Grpc.Health.V1;
 using Var.Cli.Subject;
 using Var.Client;
+using Var.Decoding.Decoders;
 using Var.Decoding.Imaging;
 using Var.Decoding.Sampling;
 using Var.Model;
@@ -85,12 +86,15 @@ public sealed class SubjectTests(TaughtModel taught) : IClassFixture<TaughtModel
         var manifest = ModelManifest.Read(Path.Combine(taught.Folder, ModelManifest.FileName));
         var baseManifest = ModelManifest.Read(Path.Combine(ModelLoader.ResolveModelFolder("fmnist"), ModelManifest.FileName));
         Assert.Equal([.. baseManifest.Classes, TaughtModel.ClassName], manifest.Classes);
-        Assert.Equal(["var", "vqvae"], manifest.Components.Keys.Order());
-        Assert.Equal(TaughtModel.ClassName, manifest.Components["var"].Provenance!["subject"]!["class_name"]!.GetValue<string>());
-        Assert.Equal(3, manifest.Components["var"].Quality!["shots"]!.AsArray().Count);
+        Assert.Equal(["subject", "var", "vqvae"], manifest.Components.Keys.Order());
+        Assert.Equal(TaughtModel.ClassName, manifest.Components["subject"].Provenance!["subject"]!["class_name"]!.GetValue<string>());
+        Assert.Equal(3, manifest.Components["subject"].Quality!["shots"]!.AsArray().Count);
+        Assert.Equal(new Dictionary<string, string> { [TaughtModel.ClassName] = "subject" }, manifest.ClassTransformers);
         using var model = ModelLoader.Load(new ModelSource { Model = taught.Folder });
         Assert.Equal(11, model.NumClasses);
         Assert.Equal(10, model.Classes.Resolve("PLUS SIGN"));
+        Assert.Equal("subject", model.ClassTransformers[10]);
+        Assert.Single(model.ClassTransformers);
     }
 
     [Fact]
@@ -98,8 +102,18 @@ public sealed class SubjectTests(TaughtModel taught) : IClassFixture<TaughtModel
     {
         using var tuned = ModelLoader.Load(new ModelSource { Model = taught.Folder });
         using var original = ModelLoader.Load(new ModelSource { Model = "fmnist" });
-        var t = tuned.Transformer.state_dict();
+        var t = tuned.TransformerFor("subject").state_dict();
         var o = original.Transformer.state_dict();
+        // The default transformer is the base itself, but for the added row.
+        foreach (var (name, p) in tuned.Transformer.state_dict())
+        {
+            if (name == ClassInsertion.ClassTable)
+            {
+                Assert.True(p.narrow(0, 0, 10).eq(o[name].narrow(0, 0, 10)).all().item<bool>());
+                Assert.True(p[11].eq(o[name][10]).all().item<bool>());
+            }
+            else Assert.True(p.eq(o[name]).all().item<bool>(), $"the base copy's {name} is the base's");
+        }
         var table = t[ClassInsertion.ClassTable];
         var oldTable = o[ClassInsertion.ClassTable];
         Assert.True(table.narrow(0, 0, 10).eq(oldTable.narrow(0, 0, 10)).all().item<bool>());
@@ -110,27 +124,41 @@ public sealed class SubjectTests(TaughtModel taught) : IClassFixture<TaughtModel
     }
 
     [Fact]
-    public void RestoringTheTunedLayersGivesTheGoldenImagesOfTheOldClasses()
+    public void TheOldClassesKeepTheirGoldenImagesBesideTheNewClassInOneBatch()
     {
         using var tuned = ModelLoader.Load(new ModelSource { Model = taught.Folder });
-        using var original = ModelLoader.Load(new ModelSource { Model = "fmnist" });
-        var from = original.Transformer.state_dict();
-        using (no_grad())
-        {
-            foreach (var (name, p) in tuned.Transformer.named_parameters())
-            {
-                if (name != ClassInsertion.ClassTable) p.copy_(from[name]);
-            }
-        }
         // The first recorded batch of tests/Decoding.Tests/Golden (var, cfg 1.5, classes 0, 4, 9, 6, 2, seeds 0..4).
         var golden = JsonNode.Parse(File.ReadAllText(GoldenFile()))!.AsArray()[0]!;
         var classes = golden["classes"]!.AsArray().Select(c => c!.GetValue<int>()).ToArray();
         var seeds = golden["seeds"]!.AsArray().Select(c => c!.GetValue<long>()).ToArray();
         Assert.Equal([0, 4, 9, 6, 2], classes);
         var settings = new SamplingSettings { Cfg = 1.5, TopK = 0, TopP = 0 };
-        var images = new ImageGenerator(tuned).Generate(classes.Select((c, i) => new SampleRequest(c, seeds[i], settings)).ToList());
+        // The new class between the old ones: its rows go to the tuned transformer, the others to the base.
+        var requests = classes.Select((c, i) => new SampleRequest(c, seeds[i], settings)).ToList();
+        requests.Insert(2, new SampleRequest(10, 7, settings));
+        requests.Add(new SampleRequest(10, 8, settings));
+        var images = new ImageGenerator(tuned).Generate(requests);
         var want = golden["tokens"]!.AsArray().Select(im => im!.AsArray().Select(s => s!.AsArray().Select(x => x!.GetValue<int>()).ToArray()).ToArray()).ToList();
-        Assert.Equal(want, images.Select(im => im!.Tokens).ToList());
+        Assert.Equal(want, images.Where((_, i) => requests[i].ClassId != 10).Select(im => im!.Tokens).ToList());
+
+        // The new class's images are the tuned transformer's, the same as drawn alone by it.
+        using var tunedOnly = ModelLoader.Load(new ModelSource { Model = taught.Folder, Role = SubjectTeach.SubjectRole });
+        var alone = new ImageGenerator(tunedOnly).Generate([new SampleRequest(10, 7, settings), new SampleRequest(10, 8, settings)]);
+        Assert.Equal(alone.Select(im => im!.Tokens), new[] { images[2]!.Tokens, images[^1]!.Tokens });
+        using var baseOnly = ModelLoader.Load(new ModelSource { Model = taught.Folder, Role = "var" });
+        Assert.Equal(images[1]!.Tokens, new ImageGenerator(baseOnly).Generate([requests[1]])[0]!.Tokens);
+    }
+
+    [Fact]
+    public void ADecoderThatCannotUseTheNewClassesTransformerIsRefusedNamingTheClass()
+    {
+        using var tuned = ModelLoader.Load(new ModelSource { Model = taught.Folder });
+        var hmar = new HmarDecoding(null, "hmar");
+        Assert.Same(hmar, ClassRouting.For(tuned, hmar, 3));
+        var e = Assert.Throws<ArgumentException>(() => ClassRouting.For(tuned, hmar, 10));
+        Assert.Contains(TaughtModel.ClassName, e.Message);
+        Assert.Equal(new VarDecoding("subject"), ClassRouting.For(tuned, new VarDecoding(), 10));
+        Assert.Equal(new VarDecoding("refiner"), ClassRouting.For(tuned, new VarDecoding("refiner"), 10));
     }
 
     [Fact]

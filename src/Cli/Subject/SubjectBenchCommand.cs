@@ -66,7 +66,9 @@ internal static class SubjectBenchCommand
             var realDigit = order.Skip(pool).ToArray();
             void Log(string line) => Console.Error.WriteLine(line);
 
-            using var digitJudge = DigitJudge(sheet, shotPool, study, pr.GetValue(judgeSteps), s, Log, ct, out double judgeAccuracy);
+            using var baseModel = ModelLoader.Load(new ModelSource { Model = baseFolder });
+            using var plainJudge = DigitJudge(sheet, shotPool, study, pr.GetValue(judgeSteps), s, null, Log, ct, out double plainJudgeAccuracy);
+            using var digitJudge = DigitJudge(sheet, shotPool, study, pr.GetValue(judgeSteps), s, baseModel, Log, ct, out double judgeAccuracy);
             using var evaluator = Evaluator.FromModelFolder(baseFolder);
             var oldSeeds = Enumerable.Range(0, 10 * per).ToArray();
             JsonObject PriorQuality(ModelBundle m)
@@ -77,8 +79,14 @@ internal static class SubjectBenchCommand
                 var r = evaluator.Evaluate(ImageCodec.ToTensor(images, m.ImageSize, CPU), requests.Select(q => q.ClassId).ToList());
                 return new JsonObject { ["judge_accuracy"] = Math.Round(r.JudgeAccuracy, 4), ["frechet_distance"] = Math.Round(r.Fd, 3), ["frechet_floor_real"] = Math.Round(r.FdFloor, 3) };
             }
-            JsonObject before;
-            using (var baseModel = ModelLoader.Load(new ModelSource { Model = baseFolder })) before = PriorQuality(baseModel);
+            // The ceiling the tokenizer sets: each digit judge on 100 real digits and on their VQ round trips.
+            var real = sheet.Subset(realDigit.Take(100));
+            var realRoundTrip = RoundTrip(baseModel, real);
+            double realFidelity = Judge(digitJudge, real, d).Fidelity, reconstructionFidelity = Judge(digitJudge, realRoundTrip, d).Fidelity;
+            double realPlain = Judge(plainJudge, real, d).Fidelity, reconstructionPlain = Judge(plainJudge, realRoundTrip, d).Fidelity;
+            Log($"[study] plain digit judge on 100 real digits {d}: {realPlain:F2}, on their VQ reconstructions: {reconstructionPlain:F2}");
+            var before = PriorQuality(baseModel);
+            Log($"[study] VQ-aware digit judge on 100 real digits {d}: {realFidelity:F2}, on their VQ reconstructions: {reconstructionFidelity:F2}");
             Log($"[study] base model on the old classes: {before.ToJsonString()}");
 
             var realFeatures = Features(digitJudge, sheet, realDigit.Take(100).ToArray());
@@ -120,7 +128,7 @@ internal static class SubjectBenchCommand
                     if (Directory.Exists(options.RunDirectory)) Directory.Delete(options.RunDirectory, recursive: true);
                     teachSeconds = SubjectTeach.Run(options, baseFolder, shotsDir, modelDir, pr.GetValue(priorPerClass), Log, ct).Seconds;
                 }
-                else teachSeconds = ModelManifest.Read(Path.Combine(modelDir, ModelManifest.FileName)).Components["var"].Quality?["teach_seconds"]?.GetValue<double>() ?? double.NaN;
+                else teachSeconds = ModelManifest.Read(Path.Combine(modelDir, ModelManifest.FileName)).Components[SubjectTeach.SubjectRole].Quality?["teach_seconds"]?.GetValue<double>() ?? double.NaN;
 
                 using var tuned = ModelLoader.Load(new ModelSource { Model = modelDir });
                 int newClass = tuned.NumClasses - 1;
@@ -134,6 +142,9 @@ internal static class SubjectBenchCommand
                 var realNearest = realDigit.Select(i => shotRgb.Min(sh => Rmse(sheet.Rgb(i), sh))).ToArray();
                 double copyThreshold = realNearest.Min();
                 var after = PriorQuality(tuned);
+                // What the old classes would look like had the tuned transformer drawn them too (no base kept).
+                JsonObject shared;
+                using (var tunedOnly = ModelLoader.Load(new ModelSource { Model = modelDir, Role = SubjectTeach.SubjectRole })) shared = PriorQuality(tunedOnly);
                 var result = new JsonObject
                 {
                     ["variant"] = v.Name,
@@ -141,6 +152,7 @@ internal static class SubjectBenchCommand
                     ["teach_seconds"] = Math.Round(teachSeconds, 1),
                     ["new_class_cfg"] = newSettings.Cfg,
                     ["fidelity"] = Math.Round(fidelity, 3),
+                    ["fidelity_plain_judge"] = Math.Round(Judge(plainJudge, genSet, d).Fidelity, 3),
                     ["diversity_generated"] = Math.Round(MeanPairwise(genFeatures), 3),
                     ["diversity_shots"] = v.Shots > 1 ? Math.Round(MeanPairwise(shotFeatures), 3) : null,
                     ["diversity_real_digits"] = Math.Round(realPairwise, 3),
@@ -152,6 +164,9 @@ internal static class SubjectBenchCommand
                     ["prior_after"] = after,
                     ["prior_accuracy_change_points"] = Math.Round(100 * (after["judge_accuracy"]!.GetValue<double>() - before["judge_accuracy"]!.GetValue<double>()), 2),
                     ["prior_frechet_change_percent"] = Math.Round(100 * (after["frechet_distance"]!.GetValue<double>() / before["frechet_distance"]!.GetValue<double>() - 1), 1),
+                    ["prior_if_tuned_drew_them"] = shared,
+                    ["prior_if_tuned_drew_them_accuracy_change_points"] = Math.Round(100 * (shared["judge_accuracy"]!.GetValue<double>() - before["judge_accuracy"]!.GetValue<double>()), 2),
+                    ["prior_if_tuned_drew_them_frechet_change_percent"] = Math.Round(100 * (shared["frechet_distance"]!.GetValue<double>() / before["frechet_distance"]!.GetValue<double>() - 1), 1),
                 };
                 Log($"[study] {result.ToJsonString()}");
                 results.Add(result);
@@ -173,6 +188,11 @@ internal static class SubjectBenchCommand
                 ["new_images"] = n,
                 ["old_images"] = oldSeeds.Length,
                 ["digit_judge_test_accuracy"] = Math.Round(judgeAccuracy, 4),
+                ["plain_digit_judge_test_accuracy"] = Math.Round(plainJudgeAccuracy, 4),
+                ["fidelity_real_digits"] = Math.Round(realFidelity, 3),
+                ["fidelity_real_digits_vq_reconstructed"] = Math.Round(reconstructionFidelity, 3),
+                ["fidelity_plain_judge_real_digits"] = Math.Round(realPlain, 3),
+                ["fidelity_plain_judge_real_digits_vq_reconstructed"] = Math.Round(reconstructionPlain, 3),
                 ["prior_before"] = before,
                 ["variants"] = results,
             };
@@ -186,11 +206,11 @@ internal static class SubjectBenchCommand
     /// The evaluation-only digit judge: 11 classes, the ten digits (the shot pool left out) and "not a digit"
     /// (Fashion-MNIST images), trained with the classifier trainer; reused from the study folder when finished.
     /// </summary>
-    private static ImageClassifier DigitJudge(ImageSet sheet, int[] shotPool, string study, long steps, int seed, Action<string> log, CancellationToken ct, out double accuracy)
+    private static ImageClassifier DigitJudge(ImageSet sheet, int[] shotPool, string study, long steps, int seed, ModelBundle? roundTrip, Action<string> log, CancellationToken ct, out double accuracy)
     {
         var options = new ClassifierTrainOptions
         {
-            Name = "digit-judge",
+            Name = roundTrip is null ? "digit-judge" : "digit-judge-vq",
             RunsDirectory = study,
             Steps = steps,
             Seed = seed,
@@ -215,14 +235,31 @@ internal static class SubjectBenchCommand
                 return new ImageSet(ImageCodec.FromTensor(fashion.Batch(idx)), idx.Select(_ => 10).ToArray(), sheet.Side);
             }
             var train = sheet.Subset(rest.Skip(testCount)).Concat(Other(fashionIdx.Skip(500).ToArray()));
+            // The VQ-aware judge also learns every training image's VQ round trip under its own label, so that the
+            // tokenizer's texture (which every generated image has) does not by itself read as "not a digit".
+            if (roundTrip is not null) train = train.Concat(RoundTrip(roundTrip, train));
             var test = sheet.Subset(rest.Take(testCount)).Concat(Other(fashionIdx.Take(500).ToArray()));
             accuracy = ClassifierTrainer.Run(options, train, test, log, ct).TestAccuracy;
         }
         var judge = new ImageClassifier(options.Config);
         using (var sd = StateDict.Read(options.WeightsPath)) sd.LoadInto(judge);
         judge.eval();
-        log($"[study] digit judge test accuracy {accuracy:F4}");
+        log($"[study] {options.Name} test accuracy {accuracy:F4}");
         return judge;
+    }
+
+    /// <summary>The images of <paramref name="set"/> through the model's tokenizer and back (VQ reconstruction), same labels.</summary>
+    private static ImageSet RoundTrip(ModelBundle model, ImageSet set)
+    {
+        var rgbs = new List<byte[]>();
+        for (int at = 0; at < set.Count; at += 500)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var idx = Enumerable.Range(at, Math.Min(500, set.Count - at)).ToArray();
+            rgbs.AddRange(ImageCodec.FromTensor(model.Vqvae.Reconstruct(set.Batch(idx).to(model.Device)).cpu()));
+        }
+        return new ImageSet(rgbs, Enumerable.Range(0, set.Count).Select(set.Label).ToArray(), set.Side);
     }
 
     private static List<byte[]> Generate(ModelBundle model, IReadOnlyList<SampleRequest> requests, CancellationToken ct)

@@ -22,6 +22,12 @@ internal static class SubjectTeach
     /// <summary>Fewest and most shots accepted.</summary>
     public const int MinImages = 1, MaxImages = 20;
 
+    /// <summary>
+    /// Role of the tuned transformer in a taught model: it draws the new class (model.json <c>class_transformers</c>);
+    /// the default <c>var</c> is the untouched base with the class row added and draws every old class as before.
+    /// </summary>
+    public const string SubjectRole = "subject";
+
     /// <summary>Seed of the first prior sample (image i of the prior gets PriorSeed + i).</summary>
     public const long PriorSeed = 1_000_000;
 
@@ -93,11 +99,12 @@ internal static class SubjectTeach
         string name = Path.GetFileName(Path.GetFullPath(outFolder).TrimEnd('/'));
         WeightsPublisher.PublishDerived(baseFolder, outFolder, name,
             $"{bundle.Name} with the class '{options.ClassName.Trim()}' taught from {shots.Count} images (var train subject); " +
-            "its CoDe refiner, reward and judge are not carried over (they know only the base classes)",
+            "the base transformer (var) draws the old classes unchanged, its tuned copy (subject) the new one; the CoDe refiner, HMAR, reward and judges are not carried over (they know only the base classes)",
             [.. bundle.Classes.Names.Select((n, id) => string.Join(", ", bundle.Classes.SynonymsOf(id))), options.ClassName.Trim()],
-            ["vqvae"], new PublishedComponent("var", options.RunDirectory, StoreBf16: bf16), log);
+            ["vqvae"], [new PublishedComponent("var", options.BaseCopyDirectory, StoreBf16: bf16), new PublishedComponent(SubjectRole, options.RunDirectory, StoreBf16: bf16)],
+            log, new Dictionary<string, string> { [options.ClassName.Trim()] = SubjectRole });
         double seconds = clock.Elapsed.TotalSeconds;
-        WeightsPublisher.AddQuality(outFolder, "var", new JsonObject
+        WeightsPublisher.AddQuality(outFolder, SubjectRole, new JsonObject
         {
             ["teach_seconds"] = Math.Round(seconds, 1),
             ["teach_threads"] = get_num_threads(),

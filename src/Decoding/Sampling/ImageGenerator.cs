@@ -28,13 +28,39 @@ public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
     public IReadOnlyList<GeneratedImage?> Generate(IReadOnlyList<SampleRequest> requests, CancellationToken cancellation = default, Action<ScaleProgress>? onScale = null)
     {
         if (requests.Count == 0) return [];
+        if (model.ClassTransformers.Count > 0 && requests.Any(r => ClassRouting.RoleOf(model, r.ClassId) is not null))
+            return GenerateRouted(requests, cancellation, onScale);
+        return GenerateWith(Decoder, requests, cancellation, onScale);
+    }
+
+    // Classes with a transformer of their own (ClassRouting) are drawn in a sub-batch per transformer, one after the
+    // other; an image does not depend on its batch-mates, so splitting changes no image. Progress rows are mapped back.
+    private GeneratedImage?[] GenerateRouted(IReadOnlyList<SampleRequest> requests, CancellationToken cancellation, Action<ScaleProgress>? onScale)
+    {
+        var groups = requests.Select((r, i) => (Request: r, Position: i))
+            .GroupBy(x => ClassRouting.RoleOf(model, x.Request.ClassId) ?? "")
+            .Select(g => (Decoder: ClassRouting.For(model, Decoder, g.First().Request.ClassId), Rows: g.ToArray()))
+            .ToList(); // every decoder is checked before anything is drawn
+        var results = new GeneratedImage?[requests.Count];
+        foreach (var (decoder, rows) in groups)
+        {
+            var positions = rows.Select(x => x.Position).ToArray();
+            Action<ScaleProgress>? progress = onScale is null ? null : p => onScale(p with { Rows = p.Rows.Select(r => positions[r]).ToArray() });
+            var images = GenerateWith(decoder, rows.Select(x => x.Request).ToList(), cancellation, progress);
+            for (int k = 0; k < rows.Length; k++) results[positions[k]] = images[k];
+        }
+        return results;
+    }
+
+    private IReadOnlyList<GeneratedImage?> GenerateWith(IDecoder decoder, IReadOnlyList<SampleRequest> requests, CancellationToken cancellation, Action<ScaleProgress>? onScale)
+    {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        var plan = Decoder.Plan(model);
+        var plan = decoder.Plan(model);
         if (requests.Any(r => r.Edit is not null))
         {
             // Editing is a constraint on any plan (var.md §5); rows without an edit are left as drawn.
-            if (plan.Constraint is not null) throw new ArgumentException($"decoder '{Decoder.Kind}' already constrains its tokens and cannot edit");
+            if (plan.Constraint is not null) throw new ArgumentException($"decoder '{decoder.Kind}' already constrains its tokens and cannot edit");
             plan = plan with { Constraint = new KnownTokensConstraint() };
         }
         // Progress first: it reports the rows drawn at the scale, before a search's selection narrows them.

@@ -138,9 +138,27 @@ public static class ModelLoader
                 ? mainHmar.Backbone.NumClasses
                 : throw new CheckpointException(manifestPath, $"component '{source.Role}' is not a transformer");
         var classes = manifest.Classes.Count > 0 ? new ClassCatalog(manifest.Classes) : ClassCatalog.Unnamed(numClasses);
+        var routes = new Dictionary<int, string>();
+        foreach (var (className, role) in manifest.ClassTransformers ?? [])
+        {
+            int id;
+            try
+            {
+                id = classes.Resolve(className);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CheckpointException(manifestPath, $"class_transformers: {e.Message}");
+            }
+            if (!transformers.TryGetValue(role, out var routed))
+                throw new CheckpointException(manifestPath, $"class_transformers: class '{className}' names '{role}', which is not a VAR transformer of the model");
+            if (id >= routed.Config.NumClasses)
+                throw new CheckpointException(manifestPath, $"class_transformers: transformer '{role}' knows {routed.Config.NumClasses} classes, not class {id} ('{className}')");
+            routes[id] = role;
+        }
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
             classifiers, classes, device, dtype, manifest.Sampling, hmars)
-        { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts };
+        { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts, ClassTransformers = routes };
     }
 
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>

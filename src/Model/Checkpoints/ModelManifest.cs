@@ -44,6 +44,12 @@ public sealed record ModelManifest
     /// <summary>TTS-VAR search defaults (selection scales, λ), or null.</summary>
     public SearchDefaults? Tts { get; init; }
 
+    /// <summary>
+    /// Classes drawn by a transformer of their own, by class name → transformer role (a class taught with
+    /// <c>var train subject</c>: its tuned copy draws it, the untouched base draws every other class); null = none.
+    /// </summary>
+    public Dictionary<string, string>? ClassTransformers { get; init; }
+
     /// <summary>Components by role: "vqvae", "var" (the default generator), "refiner", "reward", "judge", …</summary>
     public Dictionary<string, ComponentEntry> Components { get; init; } = [];
 

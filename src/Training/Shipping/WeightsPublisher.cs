@@ -84,12 +84,12 @@ public static class WeightsPublisher
 
     /// <summary>
     /// Writes a model folder derived from <paramref name="baseFolder"/>: the base's components of <paramref name="keptRoles"/>
-    /// copied with their manifest entries, the run of <paramref name="tuned"/> as that role (its summary.json gives the
+    /// copied with their manifest entries, the runs of <paramref name="tuned"/> as their roles (each summary.json gives the
     /// entry), and model.json with <paramref name="classes"/>, the base's sampling settings and <paramref name="description"/>.
     /// The folder is written under a temporary name and renamed, so a failure leaves no partial model.
     /// </summary>
     public static void PublishDerived(string baseFolder, string folder, string name, string description, IReadOnlyList<string> classes,
-        IReadOnlyList<string> keptRoles, PublishedComponent tuned, Action<string>? log = null)
+        IReadOnlyList<string> keptRoles, IReadOnlyList<PublishedComponent> tuned, Action<string>? log = null, Dictionary<string, string>? classTransformers = null)
     {
         var baseManifest = ModelManifest.Read(Path.Combine(baseFolder, ModelManifest.FileName));
         string full = Path.GetFullPath(folder);
@@ -105,7 +105,7 @@ public static class WeightsPublisher
             entries[role].Provenance!["copied_from"] = Path.GetFullPath(baseFolder);
         }
         new ModelManifest { Name = name, Components = entries }.Write(Path.Combine(staging, ModelManifest.FileName));
-        Publish(staging, name, [tuned]);
+        Publish(staging, name, tuned);
         var written = ModelManifest.Read(Path.Combine(staging, ModelManifest.FileName)) with
         {
             Description = description,
@@ -114,12 +114,13 @@ public static class WeightsPublisher
             Sampling = baseManifest.Sampling,
             Code = null,
             Tts = baseManifest.Tts,
+            ClassTransformers = classTransformers,
         };
         written.Write(Path.Combine(staging, ModelManifest.FileName));
         if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         Directory.Move(staging, full);
-        log?.Invoke($"model folder {full}: {string.Join(", ", entries.Keys.Append(tuned.Role))} ({Directory.EnumerateFiles(full).Sum(f => new FileInfo(f).Length) / 1e6:F1} MB)");
+        log?.Invoke($"model folder {full}: {string.Join(", ", entries.Keys.Concat(tuned.Select(t => t.Role)))} ({Directory.EnumerateFiles(full).Sum(f => new FileInfo(f).Length) / 1e6:F1} MB)");
     }
 
     /// <summary>Adds or replaces quality fields of a component in an existing model.json.</summary>

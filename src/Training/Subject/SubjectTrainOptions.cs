@@ -61,6 +61,12 @@ public sealed record SubjectTrainOptions : RunOptions
     /// <summary>Largest relative zoom of an affine copy (0.1 = 0.9…1.1).</summary>
     public double ScaleJitter { get; init; } = 0.1;
 
+    /// <summary>
+    /// Folder of the untouched base transformer with the new class's row added (model.safetensors + summary.json): the
+    /// taught model's default transformer, which draws every old class exactly as the base model does.
+    /// </summary>
+    public string BaseCopyDirectory => Path.Combine(RunDirectory, "base");
+
     /// <summary>The subject loss weights for <paramref name="scales"/> scales, or null for the plain token mean.</summary>
     public double[]? ScaleWeights(int scales) =>
         ScaleDecay <= 0 ? null : Enumerable.Range(0, scales).Select(k => Math.Pow(ScaleDecay, k)).ToArray();

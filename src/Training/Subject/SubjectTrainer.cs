@@ -90,7 +90,7 @@ public static class SubjectTrainer
         runLog.Line(string.Create(CultureInfo.InvariantCulture,
             $"[{options.Name}] shots' CE {subjectCe:F3} per scale [{string.Join(", ", subjectPerScale.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}]; " +
             $"held-out prior CE base {priorBase:F4} → tuned {priorTuned:F4}"));
-        Export(options, model, groups, shotsNchw.shape[0], outcome);
+        Export(options, model, baseModel, groups, shotsNchw.shape[0], outcome);
         return outcome;
     }
 
@@ -143,8 +143,27 @@ public static class SubjectTrainer
         return Tokens(vae, cat(shifted, 0).contiguous()).MoveToOuterDisposeScope();
     }
 
-    private static void Export(SubjectTrainOptions options, VarTransformer model, string[] groups, long shots, Outcome o)
+    private static void Export(SubjectTrainOptions options, VarTransformer model, VarTransformer baseModel, string[] groups, long shots, Outcome o)
     {
+        // The base with the class row added but nothing trained: it draws the old classes, the tuned copy the new one.
+        using (var withClass = ClassInsertion.AddClass(baseModel))
+        {
+            Directory.CreateDirectory(options.BaseCopyDirectory);
+            StateDict.WriteSafetensors(Path.Combine(options.BaseCopyDirectory, "model.safetensors"), withClass.state_dict().Select(kv => (kv.Key, kv.Value)),
+                new Dictionary<string, string> { ["role"] = "base" });
+            new RunSummary
+            {
+                Kind = "var",
+                Config = ComponentEntry.ConfigFrom(withClass.Config),
+                Parameters = RunSummary.CountParameters(withClass),
+                Provenance = new JsonObject
+                {
+                    ["base_model"] = options.BaseModel,
+                    ["class_added"] = options.ClassName,
+                    ["note"] = "the base transformer unchanged but for the added class row (a copy of the unconditional one); draws every class except the taught one",
+                },
+            }.Write(Path.Combine(options.BaseCopyDirectory, "summary.json"));
+        }
         StateDict.WriteSafetensors(options.WeightsPath, model.state_dict().Select(kv => (kv.Key, kv.Value)),
             new Dictionary<string, string> { ["step"] = o.Progress.Step.ToString(CultureInfo.InvariantCulture) });
         var provenance = RunSummary.ProvenanceOf(options, o.Progress);
