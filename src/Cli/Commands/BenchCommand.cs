@@ -41,6 +41,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.Subcommands.Add(BatchBenchCommand.Create());
         cmd.Subcommands.Add(EditBenchCommand.Create());
+        cmd.Subcommands.Add(SeamBenchCommand.Create());
         cmd.Subcommands.Add(DecodeBenchCommand.Create());
         cmd.Subcommands.Add(HmarBenchCommand.Create());
         cmd.Subcommands.Add(Subject.SubjectBenchCommand.Create());
