@@ -44,11 +44,13 @@ internal static class SubjectBenchCommand
         var newCfg = new Option<double?>("--new-class-cfg") { Description = "Guidance for the new class's images (default: the model's); the old classes always use the model's defaults" };
         var seed = new Option<int>("--seed") { Description = "Seed of the shot pick and of the runs", DefaultValueFactory = _ => 1 };
         var augment = new Option<int>("--augment") { Description = "Random affine copies per shot (train subject --augment)", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
+        var maxRotation = new Option<double>("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => new SubjectTrainOptions().MaxRotation };
+        var scaleJitter = new Option<double>("--scale-jitter") { Description = "Largest relative zoom of an affine copy", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleJitter };
         var layers = new Option<string>("--layers") { Description = "Tuned parameter groups of every run but the all-layers ablation", DefaultValueFactory = _ => string.Join(",", new SubjectTrainOptions().Layers) };
         var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation (train subject --prior-per-class)", DefaultValueFactory = _ => 20 };
         var priorWeight = new Option<double>("--prior-weight") { Description = "Prior-distillation weight of every run but the no-prior ablation", DefaultValueFactory = _ => new SubjectTrainOptions().PriorWeight };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed, augment, layers, priorWeight, priorPerClass }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed, augment, maxRotation, scaleJitter, layers, priorWeight, priorPerClass }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
         {
             int d = pr.GetValue(digit), n = pr.GetValue(newImages), per = pr.GetValue(perClass), s = pr.GetValue(seed);
@@ -119,6 +121,8 @@ internal static class SubjectBenchCommand
                         LearningRate = pr.GetValue(lr),
                         MaxShift = pr.GetValue(maxShift),
                         Augment = pr.GetValue(augment),
+                        MaxRotation = pr.GetValue(maxRotation),
+                        ScaleJitter = pr.GetValue(scaleJitter),
                         Layers = SubjectLayers.Parse(pr.GetValue(layers)!.Split(',')),
                         PriorWeight = pr.GetValue(priorWeight),
                         Seed = s,
