@@ -23,7 +23,18 @@ public sealed class TaughtModel : IDisposable
     {
         Root = Path.Combine(Path.GetTempPath(), "var-subject-tests-" + Guid.NewGuid().ToString("N")[..8]);
         Shots = SubjectTests.WriteShots(Path.Combine(Root, "shots"), 3);
-        var options = new SubjectTrainOptions { Name = "taught", RunsDirectory = Path.Combine(Root, "runs"), Steps = 4, WarmupSteps = 1, ClassName = ClassName, Threads = 1 };
+        var options = new SubjectTrainOptions
+        {
+            Name = "taught",
+            RunsDirectory = Path.Combine(Root, "runs"),
+            Steps = 4,
+            WarmupSteps = 1,
+            ClassName = ClassName,
+            Threads = 1,
+            // A selection (not the default "all"), so that the tests also see frozen layers stay bit-identical.
+            Layers = ["class", "ffn", "adaln"],
+            Augment = 8
+        };
         SubjectTeach.Run(options, "fmnist", Shots, Folder, priorPerClass: 2, _ => { }, CancellationToken.None);
     }
 
@@ -159,6 +170,29 @@ public sealed class SubjectTests(TaughtModel taught) : IClassFixture<TaughtModel
         Assert.Contains(TaughtModel.ClassName, e.Message);
         Assert.Equal(new VarDecoding("subject"), ClassRouting.For(tuned, new VarDecoding(), 10));
         Assert.Equal(new VarDecoding("refiner"), ClassRouting.For(tuned, new VarDecoding("refiner"), 10));
+    }
+
+    [Fact]
+    public void AffineCopiesAreSeededAndAnIdentityCopyIsTheShotItself()
+    {
+        using var model = ModelLoader.Load(new ModelSource { Model = "fmnist" });
+        using var scope = NewDisposeScope();
+        var files = Directory.GetFiles(taught.Shots).Order().ToList();
+        var shots = ImageCodec.ToTensor(files.Select(f => ImageCodec.LoadRgb(File.ReadAllBytes(f), model.ImageSize, f)).ToList(), model.ImageSize, CPU);
+        var plain = SubjectTrainer.Tokens(model.Vqvae, shots);
+        // No rotation, zoom or shift: every copy is its shot (the shots first, then two copies of each in shot order).
+        var identity = SubjectTrainer.AugmentedTokens(model.Vqvae, shots, 0, 2, 0, 0, seed: 1);
+        Assert.Equal(3 * (1 + 2), identity.shape[0]);
+        Assert.True(identity.narrow(0, 0, 3).eq(plain).all().item<bool>());
+        Assert.True(identity.narrow(0, 3, 6).eq(plain.repeat_interleave(2, 0)).all().item<bool>());
+        // Random copies: seeded, and not the shots.
+        var a = SubjectTrainer.AugmentedTokens(model.Vqvae, shots, 1, 4, 10, 0.1, seed: 5);
+        var b = SubjectTrainer.AugmentedTokens(model.Vqvae, shots, 1, 4, 10, 0.1, seed: 5);
+        var c = SubjectTrainer.AugmentedTokens(model.Vqvae, shots, 1, 4, 10, 0.1, seed: 6);
+        Assert.Equal(3 * (9 + 4), a.shape[0]);
+        Assert.True(a.eq(b).all().item<bool>());
+        Assert.False(a.eq(c).all().item<bool>());
+        Assert.False(a.narrow(0, 27, 12).eq(plain.repeat_interleave(4, 0)).all().item<bool>());
     }
 
     [Fact]

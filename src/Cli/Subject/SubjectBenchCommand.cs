@@ -96,9 +96,12 @@ internal static class SubjectBenchCommand
             var variants = shotCounts.Select(k => new Variant($"shots-{k}", k, o => o)).ToList();
             if (abl > 0)
             {
+                // Without each ingredient: the scale weighting, the layer selection (the paper's FFN + AdaLN + class
+                // row instead of every layer), prior distillation, and the affine copies of the shots.
                 variants.Add(new Variant("no-scale-weights", abl, o => o with { ScaleDecay = 0 }));
-                variants.Add(new Variant("all-layers", abl, o => o with { Layers = ["all"] }));
+                variants.Add(new Variant("ffn-adaln-layers", abl, o => o with { Layers = ["class", "ffn", "adaln"] }));
                 variants.Add(new Variant("no-prior", abl, o => o with { PriorWeight = 0 }));
+                variants.Add(new Variant("no-affine-copies", abl, o => o with { Augment = 0, MaxShift = 1 }));
             }
             var results = new JsonArray();
             foreach (var v in variants)

@@ -14,7 +14,7 @@ public sealed record SubjectTrainOptions : RunOptions
     public SubjectTrainOptions()
     {
         Name = "subject";
-        Steps = 150;
+        Steps = 400;
         BatchSize = 8;
         LearningRate = 1e-3;
         WarmupSteps = 15;
@@ -31,7 +31,7 @@ public sealed record SubjectTrainOptions : RunOptions
     public string ClassName { get; init; } = "";
 
     /// <summary>Parameter groups tuned (<see cref="SubjectLayers"/>); the new class row always is.</summary>
-    public string[] Layers { get; init; } = ["class", "ffn", "adaln"];
+    public string[] Layers { get; init; } = ["all"];
 
     /// <summary>
     /// Scale weights wₖ = γᵏ of the subject loss (coarse scales count more; the per-scale means are weighted, so scale 0's
@@ -41,7 +41,7 @@ public sealed record SubjectTrainOptions : RunOptions
     public double ScaleDecay { get; init; } = 0.7;
 
     /// <summary>Weight λ of the prior-distillation cross-entropy (0 = no prior rows).</summary>
-    public double PriorWeight { get; init; } = 1.0;
+    public double PriorWeight { get; init; } = 0.2;
 
     /// <summary>Prior rows per step.</summary>
     public int PriorBatch { get; init; } = 8;
@@ -50,10 +50,10 @@ public sealed record SubjectTrainOptions : RunOptions
     public double ClassDropout { get; init; } = 0.1;
 
     /// <summary>Largest random shift in pixels of the shots before tokenizing (each shot in every shift of −s..s, black fill).</summary>
-    public int MaxShift { get; init; } = 1;
+    public int MaxShift { get; init; } = 2;
 
     /// <summary>Random affine copies of each shot added to its shifts (0 = the shifts only).</summary>
-    public int Augment { get; init; } = 0;
+    public int Augment { get; init; } = 128;
 
     /// <summary>Largest rotation of an affine copy, in degrees.</summary>
     public double MaxRotation { get; init; } = 10;
