@@ -46,11 +46,12 @@ internal static class SubjectBenchCommand
         var augment = new Option<int>("--augment") { Description = "Random affine copies per shot (train subject --augment)", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
         var maxRotation = new Option<double>("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => new SubjectTrainOptions().MaxRotation };
         var scaleJitter = new Option<double>("--scale-jitter") { Description = "Largest relative zoom of an affine copy", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleJitter };
+        var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of every run but the no-scale-weights ablation (0 = plain token mean)", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
         var layers = new Option<string>("--layers") { Description = "Tuned parameter groups of every run but the all-layers ablation", DefaultValueFactory = _ => string.Join(",", new SubjectTrainOptions().Layers) };
         var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation (train subject --prior-per-class)", DefaultValueFactory = _ => 20 };
         var priorWeight = new Option<double>("--prior-weight") { Description = "Prior-distillation weight of every run but the no-prior ablation", DefaultValueFactory = _ => new SubjectTrainOptions().PriorWeight };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed, augment, maxRotation, scaleJitter, layers, priorWeight, priorPerClass }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed, augment, maxRotation, scaleJitter, scaleDecay, layers, priorWeight, priorPerClass }) cmd.Options.Add(o);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
         {
             int d = pr.GetValue(digit), n = pr.GetValue(newImages), per = pr.GetValue(perClass), s = pr.GetValue(seed);
@@ -124,6 +125,7 @@ internal static class SubjectBenchCommand
                         LearningRate = pr.GetValue(lr),
                         MaxShift = pr.GetValue(maxShift),
                         Augment = pr.GetValue(augment),
+                        ScaleDecay = pr.GetValue(scaleDecay),
                         MaxRotation = pr.GetValue(maxRotation),
                         ScaleJitter = pr.GetValue(scaleJitter),
                         Layers = SubjectLayers.Parse(pr.GetValue(layers)!.Split(',')),
