@@ -161,6 +161,22 @@ public sealed class SubjectTests(TaughtModel taught) : IClassFixture<TaughtModel
     }
 
     [Fact]
+    public void ProgressOfASplitBatchNamesTheCallersRowsAndRunsOn()
+    {
+        using var tuned = ModelLoader.Load(new ModelSource { Model = taught.Folder });
+        var settings = new SamplingSettings { Cfg = 1.5, TopK = 0, TopP = 0 };
+        var requests = new[] { 10, 0, 10, 3 }.Select((c, i) => new SampleRequest(c, i, settings)).ToList();
+        var events = new List<(int Scale, int[] Rows, TimeSpan Elapsed)>();
+        new ImageGenerator(tuned).Generate(requests, onScale: p => events.Add((p.Scale, p.Rows.ToArray(), p.Elapsed)));
+        int scales = tuned.Vqvae.Config.PatchNums.Length;
+        // One sub-batch per transformer in the order they first appear: the new class (rows 0, 2), then the old ones (1, 3).
+        Assert.Equal(2 * scales, events.Count);
+        Assert.All(events.Take(scales), e => Assert.Equal([0, 2], e.Rows));
+        Assert.All(events.Skip(scales), e => Assert.Equal([1, 3], e.Rows));
+        Assert.Equal(events.Select(e => e.Elapsed).Order(), events.Select(e => e.Elapsed));
+    }
+
+    [Fact]
     public void ADecoderThatCannotUseTheNewClassesTransformerIsRefusedNamingTheClass()
     {
         using var tuned = ModelLoader.Load(new ModelSource { Model = taught.Folder });

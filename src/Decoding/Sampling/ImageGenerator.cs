@@ -42,10 +42,16 @@ public sealed class ImageGenerator(ModelBundle model, IDecoder? decoder = null)
             .Select(g => (Decoder: ClassRouting.For(model, Decoder, g.First().Request.ClassId), Rows: g.ToArray()))
             .ToList(); // every decoder is checked before anything is drawn
         var results = new GeneratedImage?[requests.Count];
+        var before = TimeSpan.Zero; // progress times run on across the sub-batches
         foreach (var (decoder, rows) in groups)
         {
             var positions = rows.Select(x => x.Position).ToArray();
-            Action<ScaleProgress>? progress = onScale is null ? null : p => onScale(p with { Rows = p.Rows.Select(r => positions[r]).ToArray() });
+            var offset = before;
+            Action<ScaleProgress>? progress = onScale is null ? null : p =>
+            {
+                before = offset + p.Elapsed;
+                onScale(p with { Rows = p.Rows.Select(r => positions[r]).ToArray(), Elapsed = offset + p.Elapsed });
+            };
             var images = GenerateWith(decoder, rows.Select(x => x.Request).ToList(), cancellation, progress);
             for (int k = 0; k < rows.Length; k++) results[positions[k]] = images[k];
         }
