@@ -2,6 +2,11 @@ using Var.Model.Vqvae;
 
 namespace Var.Model.Tests;
 
+/// <summary>Runs alone: it sets the process-wide kernel choice and reads the process-wide call counts.</summary>
+[CollectionDefinition(nameof(Conv3x3Globals), DisableParallelization = true)]
+public sealed class Conv3x3Globals;
+
+[Collection(nameof(Conv3x3Globals))]
 public class Conv3x3Tests
 {
     // Shapes that hit every edge: batch > 1, widths that are not multiples of 4 or of 8 tiles, upsampling, C ≠ K,
