@@ -46,7 +46,7 @@ internal static class SubjectBenchCommand
         var augment = new Option<int>("--augment") { Description = "Random affine copies per shot (train subject --augment)", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
         var maxRotation = new Option<double>("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => new SubjectTrainOptions().MaxRotation };
         var scaleJitter = new Option<double>("--scale-jitter") { Description = "Largest relative zoom of an affine copy", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleJitter };
-        var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of every run but the no-scale-weights ablation (0 = plain token mean)", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
+        var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of every run but the scale-weight ablation (0 = plain token mean; the ablation then uses 0.7, else 0)", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
         var layers = new Option<string>("--layers") { Description = "Tuned parameter groups of every run but the all-layers ablation", DefaultValueFactory = _ => string.Join(",", new SubjectTrainOptions().Layers) };
         var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation (train subject --prior-per-class)", DefaultValueFactory = _ => 20 };
         var priorWeight = new Option<double>("--prior-weight") { Description = "Prior-distillation weight of every run but the no-prior ablation", DefaultValueFactory = _ => new SubjectTrainOptions().PriorWeight };
@@ -97,9 +97,10 @@ internal static class SubjectBenchCommand
             var variants = shotCounts.Select(k => new Variant($"shots-{k}", k, o => o)).ToList();
             if (abl > 0)
             {
+                double decay = pr.GetValue(scaleDecay);
                 // Without each ingredient: the scale weighting, the layer selection (the paper's FFN + AdaLN + class
                 // row instead of every layer), prior distillation, and the affine copies of the shots.
-                variants.Add(new Variant("no-scale-weights", abl, o => o with { ScaleDecay = 0 }));
+                variants.Add(new Variant(decay > 0 ? "no-scale-weights" : "scale-weights-0.7", abl, o => o with { ScaleDecay = decay > 0 ? 0 : 0.7 }));
                 variants.Add(new Variant("ffn-adaln-layers", abl, o => o with { Layers = ["class", "ffn", "adaln"] }));
                 variants.Add(new Variant("no-prior", abl, o => o with { PriorWeight = 0 }));
                 variants.Add(new Variant("no-affine-copies", abl, o => o with { Augment = 0, MaxShift = 1 }));

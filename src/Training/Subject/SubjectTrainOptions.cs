@@ -38,7 +38,7 @@ public sealed record SubjectTrainOptions : RunOptions
     /// single token weighs as much as a whole scale). 0 turns the weighting off: the plain mean over all tokens, in which
     /// scale k counts in proportion to its pn² tokens.
     /// </summary>
-    public double ScaleDecay { get; init; } = 0.7;
+    public double ScaleDecay { get; init; } = 0;
 
     /// <summary>Weight λ of the prior-distillation cross-entropy (0 = no prior rows).</summary>
     public double PriorWeight { get; init; } = 0.2;
