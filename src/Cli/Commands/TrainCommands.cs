@@ -185,33 +185,17 @@ internal static class TrainCommands
         var images = new Option<string>("--images") { Description = $"Folder of {SubjectTeach.MinImages}-{SubjectTeach.MaxImages} PNG/JPEG pictures of the subject (any size: shorter side resized, centre cropped; made grey for a grey model)", Required = true };
         var className = new Option<string>("--name") { Description = "Name of the new class (must not name an existing class)", Required = true };
         var output = new Option<string>("--out") { Description = "Model folder to write (e.g. weights/NAME or runs/NAME/model)", Required = true };
-        var layers = new Option<string>("--layers") { Description = $"Tuned parameter groups, comma-separated: {string.Join(", ", SubjectLayers.Groups)} (the new class row always)", DefaultValueFactory = _ => string.Join(",", new SubjectTrainOptions().Layers) };
-        var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of the subject loss (coarse scales first); 0 = plain token mean", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
-        var priorWeight = new Option<double>("--prior-weight") { Description = "Weight of prior distillation (cross-entropy on the base model's own samples); 0 = off", DefaultValueFactory = _ => new SubjectTrainOptions().PriorWeight };
-        var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation", DefaultValueFactory = _ => 20 };
-        var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation: every shot is also used shifted by up to this many pixels (black fill)", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
-        var augment = new Option<int>("--augment") { Description = "Random affine copies of each shot (rotation, zoom, shift; seeded) added to the shifted shots", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
-        var maxRotation = new Option<double>("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => new SubjectTrainOptions().MaxRotation };
-        var scaleJitter = new Option<double>("--scale-jitter") { Description = "Largest relative zoom of an affine copy (0.1 = 0.9-1.1)", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleJitter };
+        var flags = new SubjectFlags();
         var c = new Command("subject", "Teach a model a new class from a few images: fine-tunes selected layers with a scale-wise weighted cross-entropy and prior distillation, writes a model folder with the class added");
-        foreach (Option o in new Option[] { model, images, className, output, layers, scaleDecay, priorWeight, priorPerClass, maxShift, augment, maxRotation, scaleJitter }) c.Options.Add(o);
+        foreach (Option o in new Option[] { model, images, className, output }) c.Options.Add(o);
+        flags.AddTo(c);
         common.AddTo(c);
         c.SetAction((r, cancel) => Task.FromResult(CommandRunner.Run(() =>
         {
             string name = r.GetValue(className)!;
-            var o = common.Apply(new SubjectTrainOptions(), r) with
-            {
-                ClassName = name,
-                Layers = SubjectLayers.Parse(r.GetValue(layers)!.Split(',')),
-                ScaleDecay = r.GetValue(scaleDecay),
-                PriorWeight = r.GetValue(priorWeight),
-                MaxShift = r.GetValue(maxShift),
-                Augment = r.GetValue(augment),
-                MaxRotation = r.GetValue(maxRotation),
-                ScaleJitter = r.GetValue(scaleJitter),
-            };
+            var o = flags.Apply(common.Apply(new SubjectTrainOptions(), r), r) with { ClassName = name };
             if (r.GetValue(common.Name) is null) o = o with { Name = "subject-" + string.Concat(name.Trim().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-')) };
-            SubjectTeach.Run(o, r.GetValue(model)!, r.GetValue(images)!, r.GetValue(output)!, r.GetValue(priorPerClass), Console.WriteLine, cancel);
+            SubjectTeach.Run(o, r.GetValue(model)!, r.GetValue(images)!, r.GetValue(output)!, flags.PriorPerClass(r), Console.WriteLine, cancel);
             return 0;
         })));
         return c;

@@ -40,18 +40,12 @@ internal static class SubjectBenchCommand
         var output = new Option<string>("--out") { Description = "Study folder (runs, models, shots; reused when rerun)", DefaultValueFactory = _ => "runs/subject-study" };
         var docs = new Option<string?>("--pictures") { Description = "Write a PNG per variant (the shots, then generated images) into this folder" };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of every run", DefaultValueFactory = _ => new SubjectTrainOptions().LearningRate };
-        var maxShift = new Option<int>("--max-shift") { Description = "Shift augmentation of the shots in pixels", DefaultValueFactory = _ => new SubjectTrainOptions().MaxShift };
         var newCfg = new Option<double?>("--new-class-cfg") { Description = "Guidance for the new class's images (default: the model's); the old classes always use the model's defaults" };
         var seed = new Option<int>("--seed") { Description = "Seed of the shot pick and of the runs", DefaultValueFactory = _ => 1 };
-        var augment = new Option<int>("--augment") { Description = "Random affine copies per shot (train subject --augment)", DefaultValueFactory = _ => new SubjectTrainOptions().Augment };
-        var maxRotation = new Option<double>("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => new SubjectTrainOptions().MaxRotation };
-        var scaleJitter = new Option<double>("--scale-jitter") { Description = "Largest relative zoom of an affine copy", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleJitter };
-        var scaleDecay = new Option<double>("--scale-decay") { Description = "Scale weights w_k = decay^k of every run but the scale-weight ablation (0 = plain token mean; the ablation then uses 0.7, else 0)", DefaultValueFactory = _ => new SubjectTrainOptions().ScaleDecay };
-        var layers = new Option<string>("--layers") { Description = "Tuned parameter groups of every run but the all-layers ablation", DefaultValueFactory = _ => string.Join(",", new SubjectTrainOptions().Layers) };
-        var priorPerClass = new Option<int>("--prior-per-class") { Description = "Base-model samples per old class for prior distillation (train subject --prior-per-class)", DefaultValueFactory = _ => 20 };
-        var priorWeight = new Option<double>("--prior-weight") { Description = "Prior-distillation weight of every run but the no-prior ablation", DefaultValueFactory = _ => new SubjectTrainOptions().PriorWeight };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, maxShift, newCfg, seed, augment, maxRotation, scaleJitter, scaleDecay, layers, priorWeight, priorPerClass }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, newCfg, seed }) cmd.Options.Add(o);
+        var flags = new SubjectFlags();
+        flags.AddTo(cmd);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
         {
             int d = pr.GetValue(digit), n = pr.GetValue(newImages), per = pr.GetValue(perClass), s = pr.GetValue(seed);
@@ -97,7 +91,7 @@ internal static class SubjectBenchCommand
             var variants = shotCounts.Select(k => new Variant($"shots-{k}", k, o => o)).ToList();
             if (abl > 0)
             {
-                double decay = pr.GetValue(scaleDecay);
+                double decay = flags.ScaleDecay(pr);
                 // Without each ingredient: the scale weighting, the layer selection (the paper's FFN + AdaLN + class
                 // row instead of every layer), prior distillation, and the affine copies of the shots.
                 variants.Add(new Variant(decay > 0 ? "no-scale-weights" : "scale-weights-0.7", abl, o => o with { ScaleDecay = decay > 0 ? 0 : 0.7 }));
@@ -118,25 +112,18 @@ internal static class SubjectBenchCommand
                 double teachSeconds;
                 if (!File.Exists(Path.Combine(modelDir, ModelManifest.FileName)))
                 {
-                    var options = v.Change(new SubjectTrainOptions
+                    var options = v.Change(flags.Apply(new SubjectTrainOptions(), pr) with
                     {
                         Name = v.Name,
                         RunsDirectory = Path.Combine(study, "runs"),
                         Steps = pr.GetValue(steps),
                         LearningRate = pr.GetValue(lr),
-                        MaxShift = pr.GetValue(maxShift),
-                        Augment = pr.GetValue(augment),
-                        ScaleDecay = pr.GetValue(scaleDecay),
-                        MaxRotation = pr.GetValue(maxRotation),
-                        ScaleJitter = pr.GetValue(scaleJitter),
-                        Layers = SubjectLayers.Parse(pr.GetValue(layers)!.Split(',')),
-                        PriorWeight = pr.GetValue(priorWeight),
                         Seed = s,
                         ClassName = $"digit {d}",
                         Command = "var " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)),
                     });
                     if (Directory.Exists(options.RunDirectory)) Directory.Delete(options.RunDirectory, recursive: true);
-                    teachSeconds = SubjectTeach.Run(options, baseFolder, shotsDir, modelDir, pr.GetValue(priorPerClass), Log, ct).Seconds;
+                    teachSeconds = SubjectTeach.Run(options, baseFolder, shotsDir, modelDir, flags.PriorPerClass(pr), Log, ct).Seconds;
                 }
                 else teachSeconds = ModelManifest.Read(Path.Combine(modelDir, ModelManifest.FileName)).Components[SubjectTeach.SubjectRole].Quality?["teach_seconds"]?.GetValue<double>() ?? double.NaN;
 
@@ -194,7 +181,7 @@ internal static class SubjectBenchCommand
                 ["threads"] = get_num_threads(),
                 ["steps"] = pr.GetValue(steps),
                 ["learning_rate"] = pr.GetValue(lr),
-                ["max_shift"] = pr.GetValue(maxShift),
+                ["max_shift"] = flags.Apply(new SubjectTrainOptions(), pr).MaxShift,
                 ["new_images"] = n,
                 ["old_images"] = oldSeeds.Length,
                 ["digit_judge_test_accuracy"] = Math.Round(judgeAccuracy, 4),
