@@ -83,6 +83,9 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Recommended CoDe hand-over scale N (model.json <c>code.draft_scales</c>), or null.</summary>
     public int? DefaultDraftScales { get; init; }
 
+    /// <summary>Measured HMAR passes per scale (model.json <c>hmar.steps_per_scale</c>), or null: the reference default.</summary>
+    public IReadOnlyList<int>? DefaultHmarPasses { get; init; }
+
     /// <summary>Measured TTS-VAR defaults (model.json <c>tts</c>), or null.</summary>
     public SearchDefaults? SearchDefaults { get; init; }
 

@@ -62,6 +62,16 @@ public class LogitFilterTests
     }
 
     [Fact]
+    public void EverythingOffReturnsTheLogitsUnchanged()
+    {
+        using var scope = NewDisposeScope();
+        var logits = randn(new long[] { 3, 4, 40 }, generator: new Generator(7));
+        // Top-k 0 or ≥ V and top-p 0 in every row: the fast path, which must equal what the filter would keep.
+        var filtered = LogitFilter.Apply(logits, tensor(new long[] { 0, 40, 99 }), tensor(new float[] { 0, 0, 0 }));
+        Assert.True(filtered.eq(logits).all().item<bool>());
+    }
+
+    [Fact]
     public void SettingsArePerRow()
     {
         using var scope = NewDisposeScope();

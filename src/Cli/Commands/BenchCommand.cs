@@ -236,7 +236,7 @@ internal static class BenchCommand
     /// transformer's attention, MLP, AdaLN, residual adds and head, the sampler's top-k/top-p and draw, the VQVAE decode
     /// after the last scale, and the rest of the transformer phase: embeddings, token maps, the f̂ update).
     /// </summary>
-    private static JsonObject Profile(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
+    internal static JsonObject Profile(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
     {
         OpProfile.Reset();
         OpProfile.Enabled = true;

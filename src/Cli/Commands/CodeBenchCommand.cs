@@ -81,9 +81,9 @@ internal static class CodeBenchCommand
             var speed = new JsonObject();
             foreach (int b in batches)
             {
-                var (ips, times, extra) = TimeBatch(generator, model, settings, b, reps);
-                Log($"{name} batch {b}: {ips:F2} images/s, +{extra} MB peak");
-                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, ips < 1 ? 4 : 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
+                var (ips, times, extra, cpu) = TimeBatch(generator, model, settings, b, reps);
+                Log($"{name} batch {b}: {ips:F2} images/s, {cpu * 1000:F1} CPU ms/image, +{extra} MB peak");
+                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, ips < 1 ? 4 : 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["cpu_ms_per_image"] = Math.Round(cpu * 1000, 2), ["peak_extra_mb"] = extra };
                 if (name == "drafter") drafterSpeed[b] = ips;
                 else if (drafterSpeed.TryGetValue(b, out var d)) entry["speedup_vs_drafter"] = Math.Round(ips / d, 2);
                 if (b == batches.Max())
@@ -121,31 +121,65 @@ internal static class CodeBenchCommand
     /// Times <paramref name="reps"/> generations of a batch of <paramref name="batch"/> images (after one warm-up):
     /// the best images/s, every batch's seconds, and the resident-memory peak they add above the loaded models (MB).
     /// </summary>
-    internal static (double ImagesPerSecond, List<double> Times, double ExtraMb) TimeBatch(ImageGenerator generator, ModelBundle model, SamplingSettings settings, int batch, int reps)
+    /// <summary>
+    /// Times <paramref name="reps"/> generations of one batch after a warm-up: images/s of the fastest, the wall seconds
+    /// of each, the resident-memory peak above the start, and the process's CPU seconds per image of the cheapest
+    /// repetition (all threads; with one torch thread on a shared machine this is the work, free of waiting for a core).
+    /// </summary>
+    internal static (double ImagesPerSecond, List<double> Times, double ExtraMb, double CpuSecondsPerImage) TimeBatch(ImageGenerator generator, ModelBundle model, SamplingSettings settings, int batch, int reps) =>
+        TimeBatches([generator], model, settings, batch, reps)[0];
+
+    /// <summary>
+    /// <see cref="TimeBatch"/> for several generators at once, their repetitions interleaved (one of each in turn), so
+    /// that a change in the machine's load during the run falls on all of them alike.
+    /// </summary>
+    internal static List<(double ImagesPerSecond, List<double> Times, double ExtraMb, double CpuSecondsPerImage)> TimeBatches(
+        IReadOnlyList<ImageGenerator> generators, ModelBundle model, SamplingSettings settings, int batch, int reps)
     {
-        var requests = Enumerable.Range(0, batch).Select(i => new SampleRequest(i * 37 % model.Classes.Count, 1000 + i, settings)).ToList();
-        generator.Generate(requests);
-        GC.Collect();
-        double before = ResetPeakMb();
-        var times = new List<double>();
+        var requests = TimingRequests(model, settings, batch);
+        foreach (var g in generators) g.Generate(requests);
+        var times = generators.Select(_ => new List<double>()).ToArray();
+        var cpu = generators.Select(_ => double.PositiveInfinity).ToArray();
+        var extra = new double[generators.Count];
+        using var process = Process.GetCurrentProcess();
         for (int r = 0; r < reps; r++)
-        {
-            var clock = Stopwatch.StartNew();
-            generator.Generate(requests);
-            times.Add(clock.Elapsed.TotalSeconds);
-        }
-        return (batch / times.Min(), times, Math.Round(PeakMb() - before, 1));
+            for (int i = 0; i < generators.Count; i++)
+            {
+                GC.Collect();
+                double before = ResetPeakMb();
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                var clock = Stopwatch.StartNew();
+                generators[i].Generate(requests);
+                times[i].Add(clock.Elapsed.TotalSeconds);
+                process.Refresh();
+                cpu[i] = Math.Min(cpu[i], (process.TotalProcessorTime - cpu0).TotalSeconds / batch);
+                extra[i] = Math.Max(extra[i], PeakMb() - before);
+            }
+        return generators.Select((_, i) => (batch / times[i].Min(), times[i], Math.Round(extra[i], 1), cpu[i])).ToList();
     }
 
-    internal static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass)
+    /// <summary>The timed batch: <paramref name="batch"/> requests over the classes in turn, seeds from 1000.</summary>
+    internal static List<SampleRequest> TimingRequests(ModelBundle model, SamplingSettings settings, int batch) =>
+        Enumerable.Range(0, batch).Select(i => new SampleRequest(i * 37 % model.Classes.Count, 1000 + i, settings)).ToList();
+
+    internal static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass) =>
+        JudgeAll(generator, [evaluator], model, settings, perClass)[0];
+
+    /// <summary>
+    /// Generates <paramref name="perClass"/> images of every class (image i seeded i) and scores the same images with
+    /// each evaluator (e.g. the judge, and the reward classifier's feature space to choose settings without the judge).
+    /// </summary>
+    internal static List<(double Accuracy, double Fd, double Floor)> JudgeAll(ImageGenerator generator, IReadOnlyList<Evaluator> evaluators, ModelBundle model, SamplingSettings settings, int perClass)
     {
         var requests = Enumerable.Range(0, model.Classes.Count).SelectMany(c => Enumerable.Range(0, perClass).Select(_ => c))
             .Select((c, i) => new SampleRequest(c, i, settings)).ToList();
         var images = new List<GeneratedImage>();
         for (int at = 0; at < requests.Count; at += 100) images.AddRange(generator.Generate(requests.Skip(at).Take(100).ToList()).OfType<GeneratedImage>());
         using var scope = NewDisposeScope();
-        var result = evaluator.Evaluate(ImageCodec.ToTensor(images.Select(i => i.Rgb).ToList(), model.ImageSize, CPU), images.Select(i => i.Request.ClassId).ToList());
-        return (result.JudgeAccuracy, result.Fd, result.FdFloor);
+        var batch = ImageCodec.ToTensor(images.Select(i => i.Rgb).ToList(), model.ImageSize, CPU);
+        var labels = images.Select(i => i.Request.ClassId).ToList();
+        return evaluators.Select(e => e.Evaluate(batch, labels)).Select(r => (r.JudgeAccuracy, r.Fd, r.FdFloor)).ToList();
     }
 
     /// <summary>

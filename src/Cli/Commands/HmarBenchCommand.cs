@@ -24,7 +24,7 @@ internal static class HmarBenchCommand
     {
         var model = new Option<string>("--model") { Description = "Model folder with a 'var' and an 'hmar' transformer and a judge, e.g. fmnist.", DefaultValueFactory = _ => ModelLoader.DefaultModel };
         var batches = new Option<string>("--batches") { Description = "Batch sizes to time.", DefaultValueFactory = _ => "1,64" };
-        var schedules = new Option<string?>("--schedules") { Description = "HMAR passes per scale to compare, ';'-separated lists (e.g. \"1,1,1,1,1,1;1,2,4,1,1,1\"); 'default' = the reference default. Default: 1 everywhere, the default, 2 and 4 on the coarse scales 1-3, 2 and 4 on every scale." };
+        var schedules = new Option<string?>("--schedules") { Description = "HMAR passes per scale to compare, ';'-separated lists (e.g. \"1,1,1,1,1,1;1,2,4,1,1,1\"); 'default' = the model's default (model.json hmar.steps_per_scale, else the reference's), 'reference' = the reference default (2 passes on the second scale, 4 on the third). Default: 1 everywhere, the default, 2 and 4 on the coarse scales 1-3, 2 and 4 on every scale." };
         var perClass = new Option<int>("--per-class") { Description = "Images per class for the quality figures (0 = speed only).", DefaultValueFactory = _ => 100 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per configuration and batch (after one warm-up).", DefaultValueFactory = _ => 2 };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
@@ -33,8 +33,9 @@ internal static class HmarBenchCommand
         var randomDepth = new Option<int?>("--random-depth") { Description = "Speed only, instead of --model: random official-layout VAR-dD and HMAR-dD (D blocks + a second 8-block tail, width 64·D; ch-160 VQVAE, 256²), e.g. 16." };
         var dtype = new Option<string>("--dtype") { Description = "With --random-depth: float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var work = new Option<string?>("--work") { Description = "With --random-depth: folder for the random checkpoints (default: a temp folder, kept for reuse)." };
+        var profile = new Option<bool>("--profile") { Description = "Also profile one generation per configuration at the largest batch: seconds and share per operation (attention, MLP, AdaLN and the modulations, residual adds, head, sampler, VQVAE decode, rest)." };
         var cmd = new Command("hmar", "Benchmark HMAR (default schedule, 1/2/4 passes per scale, extra masked steps on the coarse scales) against VAR of the same model folder: speed, memory and judged quality, as JSON.");
-        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data, record, randomDepth, dtype, work }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, batches, schedules, perClass, reps, threads, data, record, randomDepth, dtype, work, profile }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
@@ -44,19 +45,21 @@ internal static class HmarBenchCommand
             {
                 if (depth < 2 || depth % 2 != 0) throw new ArgumentException("--random-depth must be an even depth ≥ 2 (e.g. 16)");
                 using var random = RandomBundle(depth, pr.GetValue(dtype)!, pr.GetValue(work));
-                result = Run(random, null, batchSizes, pr.GetValue(schedules), 0, Math.Max(1, pr.GetValue(reps)), null, false);
+                result = Run(random, null, batchSizes, pr.GetValue(schedules), 0, Math.Max(1, pr.GetValue(reps)), null, false, pr.GetValue(profile));
             }
             else
             {
                 string folder = ModelLoader.ResolveModelFolder(pr.GetValue(model)!);
                 using var loaded = ModelLoader.Load(new ModelSource { Model = folder });
-                result = Run(loaded, folder, batchSizes, pr.GetValue(schedules), pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data), pr.GetValue(record));
+                result = Run(loaded, folder, batchSizes, pr.GetValue(schedules), pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(data), pr.GetValue(record), pr.GetValue(profile));
             }
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
         return cmd;
     }
+
+    private const string RewardRole = "reward";
 
     private static void Log(string message) => Console.Error.WriteLine($"[bench hmar] {message}");
 
@@ -90,7 +93,7 @@ internal static class HmarBenchCommand
             hmar: new Dictionary<string, HmarTransformer>(StringComparer.Ordinal) { [ModelLoader.HmarRole] = hmar });
     }
 
-    private static JsonObject Run(ModelBundle model, string? folder, int[] batches, string? scheduleText, int perClass, int reps, string? data, bool record)
+    private static JsonObject Run(ModelBundle model, string? folder, int[] batches, string? scheduleText, int perClass, int reps, string? data, bool record, bool profile)
     {
         var var = model.Transformer;
         var hmar = model.HmarFor(ModelLoader.HmarRole);
@@ -98,24 +101,52 @@ internal static class HmarBenchCommand
         var schedules = scheduleText is null
             ? DefaultSchedules(patchNums.Length)
             : scheduleText.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(s => s == "default" ? (Name: "hmar default", Passes: (int[]?)null) : (Name: $"hmar {s}", Passes: ModelArguments.ParseInts(s))).ToList();
+                .Select(s => s switch
+                {
+                    "default" => (Name: "hmar default", Passes: (int[]?)null),
+                    "reference" => (Name: "hmar reference default", Passes: HmarSchedule.Default(patchNums).Passes.ToArray()),
+                    _ => (Name: $"hmar {s}", Passes: ModelArguments.ParseInts(s)),
+                }).ToList();
         var configs = new List<(string Name, IDecoder Decoder)> { ("var", new VarDecoding(ModelBundle.DefaultRole)) };
         configs.AddRange(schedules.Select(s => (s.Name, (IDecoder)new HmarDecoding(s.Passes))));
         foreach (var (_, d) in configs) d.Plan(model);
 
         using var evaluator = perClass > 0 && folder is not null ? Evaluator.FromModelFolder(folder, data) : null;
+        // The reward classifier's feature space as well: a schedule is chosen on it, never on the judge.
+        using var rewardSpace = evaluator is not null && model.Classifiers.ContainsKey(RewardRole)
+            ? new Evaluator([(RewardRole, ModelLoader.LoadClassifier(folder!, RewardRole))], data) : null;
         var settings = model.Sampling with { MoreSmooth = false };
         var rows = new JsonArray();
-        var varSpeed = new Dictionary<int, double>();
-        double varFd = double.NaN, varMemory = double.NaN;
+        double varFd = double.NaN, varRewardFd = double.NaN;
         JsonObject? recorded = null;
-        foreach (var (name, decoder) in configs)
+        var generators = configs.Select(c => new ImageGenerator(model, c.Decoder)).ToList();
+        // Speed first, every configuration's repetitions interleaved per batch size (var is index 0).
+        var speeds = configs.Select(_ => new JsonObject()).ToArray();
+        foreach (int b in batches)
         {
-            var generator = new ImageGenerator(model, decoder);
+            var timed = CodeBenchCommand.TimeBatches(generators, model, settings, b, reps);
+            for (int i = 0; i < configs.Count; i++)
+            {
+                var (ips, times, extra, cpu) = timed[i];
+                Log($"{configs[i].Name} batch {b}: {ips:F2} images/s, {cpu * 1000:F1} CPU ms/image, +{extra} MB peak");
+                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["cpu_ms_per_image"] = Math.Round(cpu * 1000, 2), ["peak_extra_mb"] = extra };
+                if (i > 0)
+                {
+                    entry["speedup_vs_var"] = Math.Round(ips / timed[0].ImagesPerSecond, 3);
+                    entry["cpu_speedup_vs_var"] = Math.Round(timed[0].CpuSecondsPerImage / cpu, 3);
+                    if (b == batches.Max() && timed[0].ExtraMb > 1) entry["peak_memory_vs_var"] = Math.Round(extra / timed[0].ExtraMb, 3);
+                }
+                speeds[i][$"batch{b}"] = entry;
+            }
+        }
+        for (int ci = 0; ci < configs.Count; ci++)
+        {
+            var (name, decoder) = configs[ci];
+            var generator = generators[ci];
             var row = new JsonObject { ["config"] = name, ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder) };
             if (decoder is HmarDecoding h)
             {
-                var schedule = h.Schedule(patchNums);
+                var schedule = h.Schedule(model);
                 row["tokens_per_pass"] = new JsonArray(schedule.TokensPerPass.Select(t => (JsonNode)new JsonArray(t.Select(n => (JsonNode)n).ToArray())).ToArray());
                 row["transformer_passes"] = schedule.Passes.Sum();
             }
@@ -123,29 +154,31 @@ internal static class HmarBenchCommand
             {
                 row["transformer_passes"] = patchNums.Length;
             }
-            var speed = new JsonObject();
-            foreach (int b in batches)
-            {
-                var (ips, times, extra) = CodeBenchCommand.TimeBatch(generator, model, settings, b, reps);
-                Log($"{name} batch {b}: {ips:F2} images/s, +{extra} MB peak");
-                var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["peak_extra_mb"] = extra };
-                if (name == "var") varSpeed[b] = ips;
-                else if (varSpeed.TryGetValue(b, out var v)) entry["speedup_vs_var"] = Math.Round(ips / v, 3);
-                if (b == batches.Max())
-                {
-                    if (name == "var") varMemory = extra;
-                    else if (varMemory > 1) entry["peak_memory_vs_var"] = Math.Round(extra / varMemory, 3);
-                }
-                speed[$"batch{b}"] = entry;
-            }
+            var speed = speeds[ci];
             row["speed"] = speed;
+            if (profile)
+            {
+                int b = batches.Max();
+                row["profile"] = BenchCommand.Profile(generator, CodeBenchCommand.TimingRequests(model, settings, b));
+                row["profile"]!["batch"] = b;
+            }
             if (evaluator is not null)
             {
-                var (acc, fd, floor) = CodeBenchCommand.Judge(generator, evaluator, model, settings, perClass);
+                var scored = CodeBenchCommand.JudgeAll(generator, rewardSpace is null ? [evaluator] : [evaluator, rewardSpace], model, settings, perClass);
+                var (acc, fd, floor) = scored[0];
                 Log($"{name}: judge accuracy {acc:F3}, FD {fd:F2} (floor {floor:F2})");
                 var quality = new JsonObject { ["judge_accuracy"] = Math.Round(acc, 4), ["frechet_distance"] = Math.Round(fd, 3), ["frechet_floor_real"] = Math.Round(floor, 3) };
                 if (name == "var") varFd = fd;
                 else if (!double.IsNaN(varFd)) quality["fd_relative_change_vs_var"] = Math.Round(fd / varFd - 1, 4);
+                if (rewardSpace is not null)
+                {
+                    var (racc, rfd, rfloor) = scored[1];
+                    Log($"{name}: reward classifier accuracy {racc:F3}, FD in its features {rfd:F2} (floor {rfloor:F2})");
+                    var reward = new JsonObject { ["accuracy"] = Math.Round(racc, 4), ["frechet_distance"] = Math.Round(rfd, 3), ["frechet_floor_real"] = Math.Round(rfloor, 3) };
+                    if (name == "var") varRewardFd = rfd;
+                    else if (!double.IsNaN(varRewardFd)) reward["fd_relative_change_vs_var"] = Math.Round(rfd / varRewardFd - 1, 4);
+                    quality["reward_space"] = reward;
+                }
                 row["quality"] = quality;
                 if (decoder is HmarDecoding { PassesPerScale: null } && batches.Contains(64))
                 {
@@ -157,7 +190,7 @@ internal static class HmarBenchCommand
                         ["fd_floor"] = Math.Round(floor, 3),
                         ["fd_ratio"] = Math.Round(fd / floor, 2),
                         ["settings"] = $"cfg{settings.Cfg}-k{settings.TopK}-p{settings.TopP}",
-                        ["steps_per_scale"] = string.Join(",", ((HmarDecoding)decoder).Schedule(patchNums).Passes),
+                        ["steps_per_scale"] = string.Join(",", ((HmarDecoding)decoder).Schedule(model).Passes),
                         ["ms_per_image_batch64"] = Math.Round(1000 / (double)speed["batch64"]!["images_per_second"]!, 1),
                         ["var_same_run"] = new JsonObject { ["judge_accuracy"] = Math.Round(rows[0]!["quality"]!["judge_accuracy"]!.GetValue<double>(), 3), ["fd"] = Math.Round(varFd, 3) },
                         ["by"] = "var bench hmar (docs/hmar/bench-hmar-fmnist.json)",
@@ -185,7 +218,7 @@ internal static class HmarBenchCommand
             },
             ["attention_memory"] = AttentionMemory(var.Config, hmar.Backbone),
             ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["per_class"] = evaluator is null ? 0 : perClass, ["seeds"] = "image i of the quality set gets seed i (the same for every configuration)", ["reps"] = reps },
-            ["note"] = "images/s: best of the timed repetitions (decode included); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after a reset through /proc/self/clear_refs, minus the resident size before); passes = transformer forward passes per image (HMAR: next-scale passes + masked steps)",
+            ["note"] = "images/s: best of the timed repetitions (decode included), the configurations' repetitions interleaved; cpu_ms_per_image: the process's CPU time per image in its cheapest repetition (with --threads 1 the work, independent of other load on the machine); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after a reset through /proc/self/clear_refs, minus the resident size before); passes = transformer forward passes per image (HMAR: next-scale passes + masked steps)",
             ["configs"] = rows,
         };
     }

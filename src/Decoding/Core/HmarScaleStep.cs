@@ -7,8 +7,9 @@ namespace Var.Decoding.Core;
 /// <see cref="Logits"/> is the next-scale pass (trunk + next-scale tail) on the scale's input, the class embedding for
 /// scale 0 and the area-downsampled f̂ after. <see cref="Draw"/> draws every token, then, where the schedule has more
 /// than one pass, masks the lowest-confidence ones (the probability of the sampled token under the filtered logits)
-/// and re-predicts them with the masked tail, unguided (t = cfg·1e-6 as the reference), keeping masked after each
-/// step the least confident of those still masked. Tokens a constraint forces (editing) are never masked. Every pass
+/// and re-predicts them with the masked tail, unguided, keeping masked after each step the least confident of those
+/// still masked. The reference guides masked steps with t = cfg·1e-6, which moves a logit by 1.5e-6 of the
+/// conditional–unconditional gap (≪ the 1e-4 parity tolerance); here they run the conditional rows alone, half the work. Tokens a constraint forces (editing) are never masked. Every pass
 /// but a scale's last is reported to the plan's hooks (<see cref="DecodingSession.ReportPass"/>).
 /// </summary>
 /// <param name="hmar">The HMAR transformer.</param>
@@ -16,9 +17,6 @@ namespace Var.Decoding.Core;
 /// <param name="onMaskedStep">Called after every masked step (progress within a scale, diagnostics); its tensors live only during the call.</param>
 public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tokensPerPass, Action<HmarMaskedStep>? onMaskedStep = null) : IScaleStep
 {
-    /// <summary>hmar.md §3 step 4: the masked steps guide with t = cfg·1e-6 (the reference's hard-coded ratio).</summary>
-    public const double MaskedGuidanceRatio = 1e-6;
-
     /// <summary>The transformer.</summary>
     public HmarTransformer Transformer => hmar;
 
@@ -26,7 +24,7 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
     public Tensor Logits(DecodingSession session, int si)
     {
         using var scope = NewDisposeScope();
-        var (cond, mods) = Condition(session);
+        var (cond, mods) = Condition(session, unconditional: true);
         var x = si == 0 ? hmar.StartInput(cond) : hmar.ScaleInput(session.NextInput, si).repeat(2, 1, 1);
         return hmar.ScaleLogits(x, mods, cond, HmarTransformer.Head.NextScale).MoveToOuterDisposeScope();
     }
@@ -45,15 +43,14 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
         if (constraint is not null) (idx, forced) = constraint.Apply(session, si, idx);
         var free = forced is null ? ones(idx.shape, dtype: ScalarType.Bool, device: idx.device) : forced.logical_not();
         var masked = LeastConfident(Confidence(filtered, idx), free, passes.Skip(1).Sum());
-        var (cond, mods) = Condition(session);
-        var maskedScale = scale with { GuidanceRatio = MaskedGuidanceRatio };
+        var (cond, mods) = Condition(session, unconditional: false);
         session.ReportPass(1, passes.Length, passes[0]);
         for (int j = 1; j < passes.Length; j++)
         {
             var own = quantizer.OwnScaleInput(si, idx);
-            var x = hmar.MaskedInput(session.NextInput, own, masked, si).repeat(2, 1, 1);
+            var x = hmar.MaskedInput(session.NextInput, own, masked, si);
             var stepLogits = hmar.ScaleLogits(x, mods, cond, HmarTransformer.Head.Masked);
-            var stepFiltered = TokenDraw.Filtered(session, si, stepLogits, maskedScale);
+            var stepFiltered = TokenDraw.Unguided(session, stepLogits, scale);
             var drawn = TokenDraw.Sample(session, stepFiltered);
             // The constraint sees every draw; its forced positions are never masked, so only masked ones change here.
             if (constraint is not null) drawn = constraint.Apply(session, si, drawn).IdxBl;
@@ -91,19 +88,20 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
         return p.gather(-1, idxBl.unsqueeze(-1)).squeeze(-1);
     }
 
-    private (Tensor Cond, Tensor[] Mods) Condition(DecodingSession session)
+    private (Tensor Cond, Tensor[] Mods) Condition(DecodingSession session, bool unconditional)
     {
         // No cache and no context: the conditioning is recomputed from the rows' labels (cheap next to a pass), so
-        // gathers and dropped rows need nothing from this step.
-        var labels2B = cat(new[] { session.Labels, full(session.Count, hmar.Backbone.NullClass, dtype: ScalarType.Int64, device: session.Labels.device) }, 0);
-        var cond = hmar.ClassEmbedding(labels2B);
+        // gathers and dropped rows need nothing from this step. The unconditional rows follow the conditional ones.
+        var labels = !unconditional ? session.Labels
+            : cat(new[] { session.Labels, full(session.Count, hmar.Backbone.NullClass, dtype: ScalarType.Int64, device: session.Labels.device) }, 0);
+        var cond = hmar.ClassEmbedding(labels);
         return (cond, hmar.BlockModulations(cond));
     }
 }
 
 /// <summary>
 /// One masked step of scale <paramref name="Scale"/>: pass <paramref name="Pass"/> of <paramref name="Passes"/> (the
-/// next-scale pass is pass 0), which positions were masked (B, pn²) bool, the masked input (2B, pn², C) and the mask
-/// head's logits (2B, pn², V).
+/// next-scale pass is pass 0), which positions were masked (B, pn²) bool, the masked input (B, pn², C) and the mask
+/// head's logits (B, pn², V), of the conditional rows (masked steps take no guidance).
 /// </summary>
-public sealed record HmarMaskedStep(DecodingSession Session, int Scale, int Pass, int Passes, Tensor MaskedBl, Tensor Input2BlC, Tensor Logits2BlV);
+public sealed record HmarMaskedStep(DecodingSession Session, int Scale, int Pass, int Passes, Tensor MaskedBl, Tensor InputBlC, Tensor LogitsBlV);

@@ -40,10 +40,21 @@ public static class TokenDraw
         scale ??= ScaleSampling.RowSettings;
         using var scope = NewDisposeScope();
         var guided = Guided(session, si, logits2BlV, scale);
+        return Unguided(session, guided, scale).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="Filtered"/> for logits that take no guidance, logitsBlV (B, l, V) of the conditional rows alone
+    /// (HMAR's masked steps): top-k then top-p, then the temperature.
+    /// </summary>
+    public static Tensor Unguided(DecodingSession session, Tensor logitsBlV, ScaleSampling? scale = null)
+    {
+        scale ??= ScaleSampling.RowSettings;
+        using var scope = NewDisposeScope();
         int b = session.Count;
-        var topK = scale.TopK is { } k ? full(b, k, dtype: ScalarType.Int64, device: guided.device) : session.TopK;
-        var topP = scale.TopP is { } p ? full(b, (float)p, device: guided.device) : session.TopP;
-        var masked = LogitFilter.Apply(guided, topK, topP);
+        var topK = scale.TopK is { } k ? full(b, k, dtype: ScalarType.Int64, device: logitsBlV.device) : session.TopK;
+        var topP = scale.TopP is { } p ? full(b, (float)p, device: logitsBlV.device) : session.TopP;
+        var masked = LogitFilter.Apply(logitsBlV, topK, topP);
         if (scale.Temperature != 1.0) masked = masked.div(scale.Temperature);
         return masked.MoveToOuterDisposeScope();
     }

@@ -18,6 +18,10 @@ public static class LogitFilter
         using var scope = NewDisposeScope();
         using var timed = OpProfile.Measure("sampler_topk_topp");
         long v = logitsBlV.shape[^1];
+        // Every row with top-k off (0, or ≥ V: the k-th largest is the smallest) and top-p off removes nothing: skip
+        // the sort (the shipped model's defaults; the result is the same tensor values either way).
+        if (topKB.gt(0).logical_and_(topKB.lt(v)).any().item<bool>() is false && topPB.gt(0).any().item<bool>() is false)
+            return logitsBlV.alias().MoveToOuterDisposeScope();
         var (sortedAsc, order) = logitsBlV.sort(dim: -1, descending: false);
         // k-th largest = sortedAsc[V − k]; rows with k = 0 (or k ≥ V) keep everything.
         var k = topKB.clamp(0, v);

@@ -156,9 +156,16 @@ public static class ModelLoader
                 throw new CheckpointException(manifestPath, $"class_transformers: transformer '{role}' knows {routed.Config.NumClasses} classes, not class {id} ('{className}')");
             routes[id] = role;
         }
+        var hmarPasses = manifest.Hmar?.StepsPerScale;
+        if (hmarPasses is not null)
+        {
+            var pn = vqvae.Config.PatchNums;
+            if (hmarPasses.Count != pn.Length || hmarPasses.Where((s, si) => s < 1 || s > pn[si] * pn[si]).Any())
+                throw new CheckpointException(manifestPath, $"hmar.steps_per_scale [{string.Join(",", hmarPasses)}]: needs one pass count per scale ({pn.Length}), each from 1 to the scale's token count");
+        }
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
             classifiers, classes, device, dtype, manifest.Sampling, hmars)
-        { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts, ClassTransformers = routes };
+        { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts, DefaultHmarPasses = hmarPasses, ClassTransformers = routes };
     }
 
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>

@@ -44,6 +44,9 @@ public sealed record ModelManifest
     /// <summary>TTS-VAR search defaults (selection scales, λ), or null.</summary>
     public SearchDefaults? Tts { get; init; }
 
+    /// <summary>HMAR defaults (the schedule of masked steps), or null: the reference's default schedule.</summary>
+    public HmarDefaults? Hmar { get; init; }
+
     /// <summary>
     /// Classes drawn by a transformer of their own, by class name → transformer role (a class taught with
     /// <c>var train subject</c>: its tuned copy draws it, the untouched base draws every other class); null = none.

@@ -106,6 +106,7 @@ public sealed class HmarTransformer : nn.Module<Tensor, Tensor, Tensor>
     public Tensor[] BlockModulations(Tensor cond)
     {
         using var scope = NewDisposeScope();
+        using var timed = OpProfile.Measure("adaln");
         var mods = base_blocks.Concat(ns_blocks).Concat(mask_blocks).Select(blk => blk.Modulation(cond)).ToArray();
         foreach (var m in mods) m.MoveToOuterDisposeScope();
         return mods;
@@ -162,6 +163,7 @@ public sealed class HmarTransformer : nn.Module<Tensor, Tensor, Tensor>
             ? (ns_blocks, nb, ns_head_nm, ns_head)
             : (mask_blocks, nb + nt, mask_head_nm, mask_head);
         for (int i = 0; i < nt; i++) x = tail[i].forward(x, mods[offset + i], null);
+        using var timed = OpProfile.Measure("head");
         using var h = norm.forward(x, cond);
         return linear.forward(h).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }

@@ -45,7 +45,7 @@ public static class ResultEncoder
             if (code.RefinerCfg is { } refinerCfg) message.Settings.RefinerCfg = refinerCfg;
         }
         if (plan.Decoder is HmarDecoding hmar)
-            message.Settings.StepsPerScale.AddRange(hmar.Schedule(plan.Model.PatchNums).Passes);
+            message.Settings.StepsPerScale.AddRange(hmar.Schedule(plan.Model.Model).Passes);
         if (plan.Decoder is TtsSearch search)
         {
             var schedule = search.Resolve(plan.Model.Model).Schedule;
