@@ -22,6 +22,7 @@ public sealed class DecodingSession : IDisposable
     private Tensor topKB;
     private Tensor topPB;
     private Tensor fHatBChw;
+    private IDisposable? stepState;
 
     private DecodingSession(ModelBundle model, IReadOnlyList<SampleRequest> requests)
     {
@@ -106,6 +107,21 @@ public sealed class DecodingSession : IDisposable
     /// <summary>The open transformer's conditioning and cache, or null.</summary>
     public TransformerContext? Context { get; private set; }
 
+    /// <summary>
+    /// What a step without a <see cref="TransformerContext"/> keeps for the current rows (HMAR's class conditioning),
+    /// or null: freed and reset when the rows change (<see cref="Gather"/>, <see cref="Subset"/>, dropped rows) and when
+    /// the session ends.
+    /// </summary>
+    public IDisposable? StepState
+    {
+        get => stepState;
+        set
+        {
+            if (!ReferenceEquals(stepState, value)) stepState?.Dispose();
+            stepState = value;
+        }
+    }
+
     /// <summary>The token-map input (B, pn², Cvae) of scale <see cref="ScalesDone"/> (after at least one scale).</summary>
     public Tensor NextInput => ScalesDone > 0 && scaleInputs.Count == ScalesDone
         ? scaleInputs[^1]
@@ -167,6 +183,7 @@ public sealed class DecodingSession : IDisposable
         }
         for (int i = 0; i < Count; i++)
             if (repeats[i] == 0) rows[i].Dispose();
+        StepState = null;
         using (var scope = NewDisposeScope())
         {
             var index = tensor(positions.Select(p => (long)p).ToArray(), dtype: ScalarType.Int64, device: labelsB.device);
@@ -205,6 +222,7 @@ public sealed class DecodingSession : IDisposable
         foreach (var r in rows) r.Dispose();
         rows.Clear();
         CloseContext();
+        StepState = null;
         return false;
     }
 
@@ -277,6 +295,7 @@ public sealed class DecodingSession : IDisposable
     public void Dispose()
     {
         CloseContext();
+        StepState = null;
         foreach (var r in rows) r.Dispose();
         rows.Clear();
         foreach (var t in scaleInputs) t.Dispose();

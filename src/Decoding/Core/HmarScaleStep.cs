@@ -24,7 +24,7 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
     public Tensor Logits(DecodingSession session, int si)
     {
         using var scope = NewDisposeScope();
-        var (cond, mods) = Condition(session, unconditional: true);
+        var (cond, mods) = Condition(session);
         var x = si == 0 ? hmar.StartInput(cond) : hmar.ScaleInput(session.NextInput, si).repeat(2, 1, 1);
         return hmar.ScaleLogits(x, mods, cond, HmarTransformer.Head.NextScale).MoveToOuterDisposeScope();
     }
@@ -43,7 +43,11 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
         if (constraint is not null) (idx, forced) = constraint.Apply(session, si, idx);
         var free = forced is null ? ones(idx.shape, dtype: ScalarType.Bool, device: idx.device) : forced.logical_not();
         var masked = LeastConfident(Confidence(filtered, idx), free, passes.Skip(1).Sum());
-        var (cond, mods) = Condition(session, unconditional: false);
+        // The conditional half of the conditioning (views of the session's 2B rows).
+        var (cond2B, mods2B) = Condition(session);
+        int b = session.Count;
+        var cond = cond2B.narrow(0, 0, b);
+        var mods = mods2B.Select(m => m.narrow(0, 0, b)).ToArray();
         session.ReportPass(1, passes.Length, passes[0]);
         for (int j = 1; j < passes.Length; j++)
         {
@@ -88,14 +92,32 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
         return p.gather(-1, idxBl.unsqueeze(-1)).squeeze(-1);
     }
 
-    private (Tensor Cond, Tensor[] Mods) Condition(DecodingSession session, bool unconditional)
+    private (Tensor Cond, Tensor[] Mods) Condition(DecodingSession session)
     {
-        // No cache and no context: the conditioning is recomputed from the rows' labels (cheap next to a pass), so
-        // gathers and dropped rows need nothing from this step. The unconditional rows follow the conditional ones.
-        var labels = !unconditional ? session.Labels
-            : cat(new[] { session.Labels, full(session.Count, hmar.Backbone.NullClass, dtype: ScalarType.Int64, device: session.Labels.device) }, 0);
-        var cond = hmar.ClassEmbedding(labels);
-        return (cond, hmar.BlockModulations(cond));
+        // No KV cache: the class conditioning (2B rows, the unconditional after the conditional) is all this step keeps,
+        // once per session as its StepState (the session frees it when its rows change).
+        if (session.StepState is Conditioning kept && ReferenceEquals(kept.Owner, hmar)) return (kept.Cond, kept.Mods);
+        using var scope = NewDisposeScope();
+        var labels2B = cat(new[] { session.Labels, full(session.Count, hmar.Backbone.NullClass, dtype: ScalarType.Int64, device: session.Labels.device) }, 0);
+        var cond = hmar.ClassEmbedding(labels2B);
+        var state = new Conditioning(hmar, cond.DetachFromDisposeScope(), hmar.BlockModulations(cond).Select(m => m.DetachFromDisposeScope()).ToArray());
+        session.StepState = state;
+        return (state.Cond, state.Mods);
+    }
+
+    private sealed class Conditioning(HmarTransformer owner, Tensor cond, Tensor[] mods) : IDisposable
+    {
+        public HmarTransformer Owner => owner;
+
+        public Tensor Cond => cond;
+
+        public Tensor[] Mods => mods;
+
+        public void Dispose()
+        {
+            cond.Dispose();
+            foreach (var m in mods) m.Dispose();
+        }
     }
 }
 
