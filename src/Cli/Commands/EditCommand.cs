@@ -66,7 +66,7 @@ internal static class EditCommand
             using var manifest = new StreamWriter(Path.Combine(outDir, "manifest.jsonl"), append: true);
             string className = classId < model.Classes.Count ? model.Classes.NameOf(classId) : "unconditional";
             int written = 0;
-            double seamBorder = 0, seamKept = 0;
+            double seamBorder = 0, seamKept = 0, seamBand = 0;
             var tiles = new List<byte[]> { rgb };
             for (int start = 0; start < requests.Count; start += batchSize)
             {
@@ -83,9 +83,10 @@ internal static class EditCommand
                     line["regenerated_tokens"] = edit.KeepMask.Count(k => k == 0);
                     manifest.WriteLine(line.ToJsonString());
                     written++;
-                    var (border, keptDiff) = EditRegion.Seam(img.Rgb, region, size);
-                    seamBorder += border;
-                    seamKept += keptDiff;
+                    var seam = EditRegion.Seam(img.Rgb, region, size);
+                    seamBorder += seam.Border;
+                    seamKept += seam.Kept;
+                    seamBand += seam.Band;
                     tiles.Add(img.Rgb);
                 }
                 manifest.Flush();
@@ -95,9 +96,10 @@ internal static class EditCommand
                 var (gridRgb, w, h) = ImageCodec.Grid(tiles, size, tiles.Count);
                 ImageCodec.SavePng(gridPath, gridRgb, w, h);
             }
-            var (inputBorder, inputKept) = EditRegion.Seam(rgb, region, size);
+            var own = EditRegion.Seam(rgb, region, size);
+            int made = Math.Max(1, written);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {written} edits ({modeName}, {edit.KeepMask.Count(k => k == 0)} of {edit.KeepMask.Length} last-scale tokens regenerated) to {outDir}; seam: mean |Δ| of adjacent pixels across the region border {seamBorder / Math.Max(1, written):F2} (the input's own there: {inputBorder:F2}), inside the kept region {seamKept / Math.Max(1, written):F2} (input: {inputKept:F2})"));
+                $"wrote {written} edits ({modeName}, {edit.KeepMask.Count(k => k == 0)} of {edit.KeepMask.Length} last-scale tokens regenerated) to {outDir}; seam: mean |Δ| of adjacent pixels across the region border {seamBorder / made:F2} (the input's own there: {own.Border:F2}), in the kept band just outside it {seamBand / made:F2} (input: {own.Band:F2}), inside the whole kept region {seamKept / made:F2} (input: {own.Kept:F2})"));
             return 0;
         })));
         return cmd;

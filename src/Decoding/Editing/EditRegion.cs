@@ -44,29 +44,57 @@ public static class EditRegion
     }
 
     /// <summary>
-    /// Seam check of an edited image (size × size × 3) against its region (size × size, 1 = regenerated): the mean
-    /// absolute difference between horizontally or vertically adjacent pixels for pairs that straddle the region's
-    /// border, and for pairs inside the kept region. No seam shows when the first is no larger than the second.
+    /// Seam check of an edited image (size × size × 3) against its region (size × size, 1 = regenerated): mean absolute
+    /// differences (over the three channels) of horizontally or vertically adjacent pixels, for the pairs that straddle
+    /// the region's border, for every pair inside the kept region, and for the kept band: for each border pair (a
+    /// regenerated, b = a + d kept) the next pair outward on the same line, (b, b + d), when b + d is kept too — the same
+    /// orientation and the same distance from the region, so it crosses the image's own structure where the border does.
+    /// No seam shows when the border is no larger than the band.
     /// </summary>
-    public static (double Border, double Kept) Seam(byte[] rgb, float[] regenerate, int size)
+    public static SeamMeasure Seam(byte[] rgb, float[] regenerate, int size)
     {
-        double border = 0, kept = 0;
-        long nBorder = 0, nKept = 0;
-        void Pair(int a, int b)
+        double border = 0, kept = 0, band = 0;
+        long nBorder = 0, nKept = 0, nBand = 0;
+        bool Regenerated(int i) => regenerate[i] >= 0.5f;
+        double Diff(int a, int b)
         {
             double d = 0;
             for (int c = 0; c < 3; c++) d += Math.Abs(rgb[a * 3 + c] - rgb[b * 3 + c]);
-            d /= 3;
-            bool ra = regenerate[a] >= 0.5f, rb = regenerate[b] >= 0.5f;
-            if (ra != rb) { border += d; nBorder++; }
-            else if (!ra) { kept += d; nKept++; }
+            return d / 3;
+        }
+        // The pair (a, a + step) with a + step inside the image; next = whether a + 2·step is.
+        void Pair(int a, int step, bool next, int backStep, bool back)
+        {
+            int b = a + step;
+            double d = Diff(a, b);
+            bool ra = Regenerated(a), rb = Regenerated(b);
+            if (ra == rb)
+            {
+                if (!ra)
+                {
+                    kept += d;
+                    nKept++;
+                }
+                return;
+            }
+            border += d;
+            nBorder++;
+            // Outward from the region: beyond b when a is regenerated, before a when b is.
+            var (from, to, ok) = ra ? (b, b + step, next) : (a, a + backStep, back);
+            if (ok && !Regenerated(to))
+            {
+                band += Diff(from, to);
+                nBand++;
+            }
         }
         for (int y = 0; y < size; y++)
             for (int x = 0; x < size; x++)
             {
-                if (x + 1 < size) Pair(y * size + x, y * size + x + 1);
-                if (y + 1 < size) Pair(y * size + x, (y + 1) * size + x);
+                int i = y * size + x;
+                if (x + 1 < size) Pair(i, 1, x + 2 < size, -1, x > 0);
+                if (y + 1 < size) Pair(i, size, y + 2 < size, -size, y > 0);
             }
-        return (nBorder == 0 ? 0 : border / nBorder, nKept == 0 ? 0 : kept / nKept);
+        static double Mean(double sum, long n) => n == 0 ? 0 : sum / n;
+        return new SeamMeasure(Mean(border, nBorder), Mean(kept, nKept), Mean(band, nBand));
     }
 }
