@@ -75,7 +75,7 @@ internal static class CodeBenchCommand
         foreach (var (name, decoder) in configs)
         {
             var generator = new ImageGenerator(model, decoder);
-            var row = new JsonObject { ["config"] = name, ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder) };
+            var row = new JsonObject { ["config"] = name, ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder, model) };
             if (decoder is VarDecoding v) row["decoder"]!["transformer"] = v.Transformer;
             row["kv_cache_mb_per_image"] = Math.Round(KvCacheBytes(model, decoder) / 1048576.0, 3);
             var speed = new JsonObject();

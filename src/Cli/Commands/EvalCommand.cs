@@ -74,7 +74,7 @@ internal static class EvalCommand
             {
                 ["model"] = model.Name,
                 ["transformer"] = source.Role,
-                ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder),
+                ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder, model),
                 ["images"] = result.Images,
                 ["per_class"] = n,
                 ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["more_smooth"] = settings.MoreSmooth, ["seed"] = baseSeed },

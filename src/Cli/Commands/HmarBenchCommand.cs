@@ -143,7 +143,7 @@ internal static class HmarBenchCommand
         {
             var (name, decoder) = configs[ci];
             var generator = generators[ci];
-            var row = new JsonObject { ["config"] = name, ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder) };
+            var row = new JsonObject { ["config"] = name, ["decoder"] = new JsonObject { ["kind"] = decoder.Kind }.WithDecoderSettings(decoder, model) };
             if (decoder is HmarDecoding h)
             {
                 var schedule = h.Schedule(model);

@@ -27,7 +27,7 @@ internal static class ManifestLines
             ["more_smooth"] = request.Settings.MoreSmooth,
             ["dtype"] = model.ComputeType.ToString().ToLowerInvariant(),
             ["size"] = size,
-        }.WithDecoderSettings(decoder);
+        }.WithDecoderSettings(decoder, model);
     }
 
     /// <summary>An image made by a server: the settings it reports it used, and its timings.</summary>
