@@ -99,6 +99,39 @@ public class TrainingStepTests
     }
 
     [Fact]
+    public void DistillAlphaMixesTeacherKlWithGroundTruthCrossEntropyOnTheRefinersScales()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var vae = TokenizerTrainer.Build(TinyVqvae);
+        vae.eval();
+        var teacher = VarTrainer.Build(new VarTrainOptions { Depth = 2, Width = 64, Heads = 2 }.ConfigFor(TinyVqvae.VocabSize, TinyVqvae.ZChannels, TinyVqvae.PatchNums));
+        teacher.InitWeights(0.2, 0.5, 1.0, 3.0);
+        teacher.eval();
+        var student = VarTrainer.Build(new VarTrainOptions { Depth = 1, Width = 32, Heads = 2 }.ConfigFor(TinyVqvae.VocabSize, TinyVqvae.ZChannels, TinyVqvae.PatchNums));
+        // Eval mode: no drop path, so every call sees the same student.
+        student.eval();
+        var tokens = randint(0, TinyVqvae.VocabSize, [4, TinyVqvae.TotalTokens], dtype: ScalarType.Int64);
+        var labels = tensor(new long[] { 0, 1, 2, 3 });
+        int fromScale = 3, begin = student.ScaleRanges[fromScale].Begin, l = TinyVqvae.TotalTokens - begin;
+
+        VarTrainer.Loss(student, vae, tokens, labels, 0, out var studentLogits);
+        VarTrainer.Loss(teacher, vae, tokens, labels, 0, out var teacherLogits);
+        var studentLogp = studentLogits.narrow(1, begin, l).log_softmax(-1);
+        var teacherLogp = teacherLogits.narrow(1, begin, l).log_softmax(-1);
+        double ce = nn.functional.cross_entropy(studentLogits.narrow(1, begin, l).reshape(-1, TinyVqvae.VocabSize), tokens.narrow(1, begin, l).reshape(-1)).item<float>();
+        double kl = (teacherLogp.exp() * (teacherLogp - studentLogp)).sum(-1).mean().item<float>();
+
+        double Mixed(double alpha) => VarTrainer.DistillLoss(student, teacher, vae, tokens, labels, 0, fromScale, alpha).item<float>();
+        Assert.Equal(kl, VarTrainer.DistillLoss(student, teacher, vae, tokens, labels, 0, fromScale).item<float>(), 4);
+        Assert.Equal(kl, Mixed(1), 4);
+        Assert.Equal(ce, Mixed(0), 4);
+        Assert.Equal(0.5 * kl + 0.5 * ce, Mixed(0.5), 4);
+        Assert.True(Math.Abs(kl - ce) > 0.1, $"KL {kl} and CE {ce} must differ for the mix to be tested");
+        Assert.Throws<ArgumentOutOfRangeException>(() => Mixed(1.5));
+    }
+
+    [Fact]
     public void WeightDecaySkipsVectorsAndPositionEmbeddings()
     {
         var config = new VarTrainOptions { Depth = 1, Width = 32, Heads = 2 }.ConfigFor(32, 4, [1, 2]);

@@ -29,13 +29,20 @@ public sealed record VarTrainOptions : RunOptions
 
     /// <summary>
     /// Refiner specialisation (CoDe §1, "specialized fine-tuning"): a model folder whose "var" transformer is the
-    /// frozen teacher. The loss becomes KL(teacher ‖ student) of the teacher-forced logits on the scales from
+    /// frozen teacher. The loss becomes <see cref="DistillAlpha"/>·KL(teacher ‖ student) of the teacher-forced logits
+    /// + (1 − <see cref="DistillAlpha"/>)·cross-entropy against the ground-truth tokens, both on the scales from
     /// <see cref="DistillFromScale"/> on, instead of cross-entropy on all scales. Null = ordinary training.
     /// </summary>
     public string? TeacherModel { get; init; }
 
     /// <summary>First scale (N, the CoDe hand-over) whose logits the student learns from the teacher.</summary>
     public int DistillFromScale { get; init; }
+
+    /// <summary>
+    /// Weight α of the KL term in the specialisation loss, in [0, 1]; 1 (the default, what <c>refiner-n4</c> was
+    /// trained with) is pure imitation of the teacher, 0 plain cross-entropy on the refiner's scales.
+    /// </summary>
+    public double DistillAlpha { get; init; } = 1.0;
 
     /// <summary>Number of AdaLN blocks.</summary>
     public int Depth { get; init; } = 4;

@@ -20,6 +20,8 @@ public static class VarTrainer
     /// <summary>Runs (or resumes) training; returns the progress and the last test cross-entropy (NaN if none).</summary>
     public static (RunProgress Progress, double TestLoss) Run(VarTrainOptions options, Action<string>? log, CancellationToken cancel)
     {
+        if (options.TeacherModel is not null && options.DistillAlpha is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.DistillAlpha, "--distill-alpha must lie in [0, 1]");
         if (options.Threads > 0) set_num_threads(options.Threads);
         using var runLog = new RunLog(options.LogPath, log);
         using var vae = LoadTokenizer(options.TokenizerWeights);
@@ -48,7 +50,8 @@ public static class VarTrainer
         runLog.Line($"[{options.Name}] VAR {RunSummary.CountParameters(model):N0} params, config {ComponentEntry.ConfigFrom(config).ToJsonString()}");
         using var teacher = options.TeacherModel is { } teacherFolder ? LoadTeacher(teacherFolder, config, options.DistillFromScale) : null;
         if (teacher is not null)
-            runLog.Line($"[{options.Name}] distilling scales {options.DistillFromScale}..{config.NumScales - 1} from the 'var' transformer of {options.TeacherModel} ({RunSummary.CountParameters(teacher):N0} params)");
+            runLog.Line(string.Create(CultureInfo.InvariantCulture,
+                $"[{options.Name}] distilling scales {options.DistillFromScale}..{config.NumScales - 1} from the 'var' transformer of {options.TeacherModel} ({RunSummary.CountParameters(teacher):N0} params), loss {options.DistillAlpha}·KL + {1 - options.DistillAlpha}·CE"));
 
         var sampler = new EpochSampler(train.Count, options.BatchSize, options.Seed);
         var evalIndices = Enumerable.Range(0, Math.Min(options.EvalImages, test.Count)).ToArray();
@@ -63,7 +66,7 @@ public static class VarTrainer
             optimizer.ZeroGrad();
             var loss = teacher is null
                 ? Loss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, out _)
-                : DistillLoss(model, teacher, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, options.DistillFromScale);
+                : DistillLoss(model, teacher, vae, trainTokens.Batch(idx), train.LabelBatch(idx), options.ClassDropout, options.DistillFromScale, options.DistillAlpha);
             loss.backward();
             nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradClip);
             optimizer.Step(lr);
@@ -188,11 +191,16 @@ public static class VarTrainer
 
     /// <summary>
     /// Refiner specialisation loss (CoDe §1: the refiner learns the large model's teacher logits on its own scales):
-    /// KL(softmax(teacher) ‖ softmax(student)) per token, mean over the tokens of scales ≥ <paramref name="fromScale"/>;
-    /// teacher and student see the same teacher-forced input and the same (dropped) labels.
+    /// α·KL(softmax(teacher) ‖ softmax(student)) + (1−α)·CE(student, ground-truth tokens), each a mean over the tokens
+    /// of scales ≥ <paramref name="fromScale"/> of tokens (B, L) int64 under labels (B,) int64; teacher and student see
+    /// the same teacher-forced input and the same (dropped) labels. α = <paramref name="alpha"/> in [0, 1]: 1 is pure
+    /// imitation, 0 plain cross-entropy on the refiner's scales (the official <c>distillation_loss</c> hint mixes them
+    /// with α = 0.5, code.md §1 "Training remnants").
     /// </summary>
-    public static Tensor DistillLoss(VarTransformer student, VarTransformer teacher, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, int fromScale)
+    public static Tensor DistillLoss(VarTransformer student, VarTransformer teacher, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, int fromScale,
+        double alpha = 1.0)
     {
+        if (alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "the distillation weight must lie in [0, 1]");
         using var scope = NewDisposeScope();
         Tensor xBLCv, teacherLogp;
         var label = labelB;
@@ -202,14 +210,22 @@ public static class VarTrainer
             label = where(drop, full_like(labelB, student.Config.NullClass), labelB);
         }
         int begin = student.ScaleRanges[fromScale].Begin, l = student.Config.TotalTokens - begin;
-        using (no_grad())
+        using (no_grad()) xBLCv = vae.Quantizer.TokensToVarInput(TokenCache.PerScale(tokensBL, vae.Config.PatchNums));
+        var studentLogpBlV = student.forward(label, xBLCv).narrow(1, begin, l).log_softmax(-1);
+        Tensor? loss = null;
+        if (alpha > 0)
         {
-            xBLCv = vae.Quantizer.TokensToVarInput(TokenCache.PerScale(tokensBL, vae.Config.PatchNums));
-            teacherLogp = teacher.forward(label, xBLCv).narrow(1, begin, l).log_softmax(-1);
+            using (no_grad()) teacherLogp = teacher.forward(label, xBLCv).narrow(1, begin, l).log_softmax(-1);
+            var kl = (teacherLogp.exp() * (teacherLogp - studentLogpBlV)).sum(-1).mean();
+            loss = alpha == 1 ? kl : kl.mul(alpha);
         }
-        var studentLogp = student.forward(label, xBLCv).narrow(1, begin, l).log_softmax(-1);
-        var kl = (teacherLogp.exp() * (teacherLogp - studentLogp)).sum(-1).mean();
-        return kl.MoveToOuterDisposeScope();
+        if (alpha < 1)
+        {
+            var targetBl = tokensBL.narrow(1, begin, l);
+            var ce = nn.functional.nll_loss(studentLogpBlV.reshape(-1, studentLogpBlV.shape[2]), targetBl.reshape(-1)).mul(1 - alpha);
+            loss = loss is null ? ce : loss + ce;
+        }
+        return loss!.MoveToOuterDisposeScope();
     }
 
     /// <summary>Teacher-forced test cross-entropy (no class dropout, eval mode), overall and per scale.</summary>
@@ -277,6 +293,7 @@ public static class VarTrainer
         {
             provenance["distilled_from"] = options.TeacherModel;
             provenance["distilled_scales_from"] = options.DistillFromScale;
+            provenance["distill_alpha"] = options.DistillAlpha;
         }
         new RunSummary
         {
