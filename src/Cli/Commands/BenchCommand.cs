@@ -131,7 +131,7 @@ internal static class BenchCommand
                     ["vqvae_decode_share"] = Math.Round(1 - best.Transformer / best.Total, 3),
                     ["transformer_gflops"] = Math.Round(gflops, 1),
                     ["transformer_fraction_of_peak"] = Math.Round(gflops / dtypePeak, 3),
-                    ["peak_rss_mb"] = PeakRssMb(),
+                    ["peak_rss_mb"] = Math.Round(ResidentMemory.PeakMb(), 1),
                     ["decode_conv3x3_calls_per_generation"] = new JsonObject { ["torch"] = convs.Torch / reps, ["winograd_avx2"] = convs.Avx2 / reps, ["winograd_avx512"] = convs.Avx512 / reps },
                     ["op_profile"] = profile,
                 });
@@ -141,7 +141,7 @@ internal static class BenchCommand
                 var one = new List<SampleRequest> { new(1, 7, new SamplingSettings()) };
                 Time(sampler, one);
                 GC.Collect();
-                double before = Math.Round(RssMb(), 1);
+                double before = Math.Round(ResidentMemory.CurrentMb(), 1);
                 for (int i = 0; i < leakRuns; i++) sampler.Generate(one);
                 GC.Collect();
                 result["memory"] = new JsonObject
@@ -149,8 +149,8 @@ internal static class BenchCommand
                     ["dtype"] = dtype,
                     ["generations"] = leakRuns,
                     ["rss_mb_before"] = before,
-                    ["rss_mb_after"] = Math.Round(RssMb(), 1),
-                    ["peak_rss_mb"] = PeakRssMb(),
+                    ["rss_mb_after"] = Math.Round(ResidentMemory.CurrentMb(), 1),
+                    ["peak_rss_mb"] = Math.Round(ResidentMemory.PeakMb(), 1),
                 };
             }
         }
@@ -355,19 +355,6 @@ internal static class BenchCommand
                 ["argmax_agreement"] = Math.Round(same, 4),
             };
         }
-    }
-
-    private static double RssMb() => ReadStatusKb("VmRSS:") / 1024.0;
-
-    private static double PeakRssMb() => Math.Round(ReadStatusKb("VmHWM:") / 1024.0, 1);
-
-    private static double ReadStatusKb(string key)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(key)) return double.Parse(line[key.Length..].Trim().Split(' ')[0]);
-        }
-        return double.NaN;
     }
 
     // The /proc/cpuinfo flags that decide which kernels run here (libtorch's bf16 matmul, the Winograd paths).

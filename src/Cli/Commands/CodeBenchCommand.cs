@@ -31,13 +31,14 @@ internal static class CodeBenchCommand
         var work = new Option<string?>("--work") { Description = "Folder for the random official-layout checkpoints (default: a temp folder, reused)." };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder for the judge's reference statistics." };
+        var seed = new Option<int>("--seed") { Description = "First seed of the judged images (image i gets seed S + i; every configuration draws the same seeds).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("code", "Benchmark collaborative decoding (CoDe) for several hand-over scales against the drafter and the refiner alone: speed, peak memory and judged quality, as JSON.");
-        foreach (var o in new Option[] { model, batches, draft, perClass, reps, drafterDepth, refinerDepth, work, threads, data }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, batches, draft, perClass, reps, drafterDepth, refinerDepth, work, threads, data, seed }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
             var result = Run(pr.GetValue(model), ModelArguments.ParseInts(pr.GetValue(batches)), ModelArguments.ParseInts(pr.GetValue(draft)),
-                pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(drafterDepth), pr.GetValue(refinerDepth), pr.GetValue(work), pr.GetValue(data));
+                pr.GetValue(perClass), Math.Max(1, pr.GetValue(reps)), pr.GetValue(drafterDepth), pr.GetValue(refinerDepth), pr.GetValue(work), pr.GetValue(data), pr.GetValue(seed));
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
@@ -46,7 +47,7 @@ internal static class CodeBenchCommand
 
     private static void Log(string message) => Console.Error.WriteLine($"[bench code] {message}");
 
-    private static JsonObject Run(string? modelName, int[]? batchList, int[]? draftList, int perClass, int reps, int drafterDepth, int refinerDepth, string? work, string? data)
+    private static JsonObject Run(string? modelName, int[]? batchList, int[]? draftList, int perClass, int reps, int drafterDepth, int refinerDepth, string? work, string? data, int seed)
     {
         string? folder = modelName is null ? null : ModelLoader.ResolveModelFolder(modelName);
         using var model = folder is not null ? ModelLoader.Load(new ModelSource { Model = folder }) : RandomPair(drafterDepth, refinerDepth, work);
@@ -96,7 +97,7 @@ internal static class CodeBenchCommand
             row["speed"] = speed;
             if (evaluator is not null)
             {
-                var (acc, fd, floor) = Judge(generator, evaluator, model, settings, perClass);
+                var (acc, fd, floor) = Judge(generator, evaluator, model, settings, perClass, seed);
                 Log($"{name}: judge accuracy {acc:F3}, FD {fd:F2} (floor {floor:F2})");
                 var quality = new JsonObject { ["judge_accuracy"] = Math.Round(acc, 4), ["frechet_distance"] = Math.Round(fd, 3), ["frechet_floor_real"] = Math.Round(floor, 3) };
                 if (name == "drafter") drafterFd = fd;
@@ -111,8 +112,8 @@ internal static class CodeBenchCommand
             ["model"] = folder is not null
                 ? new JsonObject { ["folder"] = folder, ["scales"] = k, ["drafter"] = Describe(model.Transformer), ["refiner"] = Describe(model.TransformerFor(CollaborativeDecoding.DefaultRefiner)) }
                 : new JsonObject { ["random_official_layout"] = $"d{drafterDepth} drafter + d{refinerDepth} refiner, 256², ch160 z32 v4096", ["scales"] = k },
-            ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["per_class"] = evaluator is null ? 0 : perClass, ["reps"] = reps },
-            ["note"] = "images/s: best of the timed repetitions (decode included); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after a reset through /proc/self/clear_refs, minus the resident size before)",
+            ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["per_class"] = evaluator is null ? 0 : perClass, ["seed"] = seed, ["reps"] = reps },
+            ["note"] = "images/s: best of the timed repetitions (decode included); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after the allocator's free pages went back to the system and a reset through /proc/self/clear_refs, minus the resident size before)",
             ["configs"] = rows,
         };
     }
@@ -146,7 +147,7 @@ internal static class CodeBenchCommand
             for (int i = 0; i < generators.Count; i++)
             {
                 GC.Collect();
-                double before = ResetPeakMb();
+                double before = ResidentMemory.ResetPeakMb();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
@@ -154,7 +155,7 @@ internal static class CodeBenchCommand
                 times[i].Add(clock.Elapsed.TotalSeconds);
                 process.Refresh();
                 cpu[i] = Math.Min(cpu[i], (process.TotalProcessorTime - cpu0).TotalSeconds / batch);
-                extra[i] = Math.Max(extra[i], PeakMb() - before);
+                extra[i] = Math.Max(extra[i], ResidentMemory.PeakMb() - before);
             }
         return generators.Select((_, i) => (batch / times[i].Min(), times[i], Math.Round(extra[i], 1), cpu[i])).ToList();
     }
@@ -163,17 +164,19 @@ internal static class CodeBenchCommand
     internal static List<SampleRequest> TimingRequests(ModelBundle model, SamplingSettings settings, int batch) =>
         Enumerable.Range(0, batch).Select(i => new SampleRequest(i * 37 % model.Classes.Count, 1000 + i, settings)).ToList();
 
-    internal static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass) =>
-        JudgeAll(generator, [evaluator], model, settings, perClass)[0];
+    /// <summary>Judge accuracy and Fréchet distance of <paramref name="perClass"/> images per class, image i drawn with seed <paramref name="seed"/> + i.</summary>
+    internal static (double Accuracy, double Fd, double Floor) Judge(ImageGenerator generator, Evaluator evaluator, ModelBundle model, SamplingSettings settings, int perClass,
+        int seed = 0) =>
+        JudgeAll(generator, [evaluator], model, settings, perClass, seed)[0];
 
     /// <summary>
-    /// Generates <paramref name="perClass"/> images of every class (image i seeded i) and scores the same images with
+    /// Generates <paramref name="perClass"/> images of every class (image i seeded <paramref name="seed"/> + i) and scores the same images with
     /// each evaluator (e.g. the judge, and the reward classifier's feature space to choose settings without the judge).
     /// </summary>
-    internal static List<(double Accuracy, double Fd, double Floor)> JudgeAll(ImageGenerator generator, IReadOnlyList<Evaluator> evaluators, ModelBundle model, SamplingSettings settings, int perClass)
+    internal static List<(double Accuracy, double Fd, double Floor)> JudgeAll(ImageGenerator generator, IReadOnlyList<Evaluator> evaluators, ModelBundle model, SamplingSettings settings, int perClass, int seed = 0)
     {
         var requests = Enumerable.Range(0, model.Classes.Count).SelectMany(c => Enumerable.Range(0, perClass).Select(_ => c))
-            .Select((c, i) => new SampleRequest(c, i, settings)).ToList();
+            .Select((c, i) => new SampleRequest(c, seed + i, settings)).ToList();
         var images = new List<GeneratedImage>();
         for (int at = 0; at < requests.Count; at += 100) images.AddRange(generator.Generate(requests.Skip(at).Take(100).ToList()).OfType<GeneratedImage>());
         using var scope = NewDisposeScope();
@@ -207,29 +210,6 @@ internal static class CodeBenchCommand
         var (vaeFile, drafterFile) = BenchCommand.EnsureCheckpoints(drafterDepth, work);
         var (_, refinerFile) = BenchCommand.EnsureCheckpoints(refinerDepth, work);
         return ModelLoader.Load(new ModelSource { VaeFile = vaeFile, VarFile = drafterFile, RefinerFile = refinerFile });
-    }
-
-    private static double PeakMb() => ReadStatusKb("VmHWM:") / 1024.0;
-
-    /// <summary>Resets the peak resident size to the current one (Linux: "5" to /proc/self/clear_refs); returns the current size.</summary>
-    private static double ResetPeakMb()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (IOException)
-        {
-            // Older kernels: the peak then includes earlier configurations (reported as is).
-        }
-        return ReadStatusKb("VmRSS:") / 1024.0;
-    }
-
-    private static double ReadStatusKb(string key)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(key, StringComparison.Ordinal)) return double.Parse(line[key.Length..].Trim().Split(' ')[0]);
-        return double.NaN;
     }
 
     internal static string CpuFlags()

@@ -218,7 +218,7 @@ internal static class HmarBenchCommand
             },
             ["attention_memory"] = AttentionMemory(var.Config, hmar.Backbone),
             ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["per_class"] = evaluator is null ? 0 : perClass, ["seeds"] = "image i of the quality set gets seed i (the same for every configuration)", ["reps"] = reps },
-            ["note"] = "images/s: best of the timed repetitions (decode included), the configurations' repetitions interleaved; cpu_ms_per_image: the process's CPU time per image in its cheapest repetition (with --threads 1 the work, independent of other load on the machine); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after a reset through /proc/self/clear_refs, minus the resident size before); passes = transformer forward passes per image (HMAR: next-scale passes + masked steps)",
+            ["note"] = "images/s: best of the timed repetitions (decode included), the configurations' repetitions interleaved; cpu_ms_per_image: the process's CPU time per image in its cheapest repetition (with --threads 1 the work, independent of other load on the machine); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after the allocator's free pages went back to the system and a reset through /proc/self/clear_refs, minus the resident size before); passes = transformer forward passes per image (HMAR: next-scale passes + masked steps)",
             ["configs"] = rows,
         };
     }
