@@ -34,16 +34,19 @@ internal static class SubjectBenchCommand
         var ablationShots = new Option<int>("--ablation-shots") { Description = "Shot count of the ablations (0 = no ablation)", DefaultValueFactory = _ => 5 };
         var steps = new Option<long>("--steps") { Description = "Fine-tuning steps per run", DefaultValueFactory = _ => new SubjectTrainOptions().Steps };
         var newImages = new Option<int>("--new-images") { Description = "Images of the new class generated per run", DefaultValueFactory = _ => 100 };
-        var perClass = new Option<int>("--per-class") { Description = "Images per old class for prior preservation", DefaultValueFactory = _ => 50 };
+        var perClass = new Option<int>("--per-class") { Description = "Images per old class for prior preservation (0 = no old-class evaluation)", DefaultValueFactory = _ => 50 };
         var judgeSteps = new Option<long>("--judge-steps") { Description = "Steps of the digit judge's training", DefaultValueFactory = _ => 400 };
         var threads = new Option<int>("--threads") { Description = "Torch threads", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Study folder (runs, models, shots; reused when rerun)", DefaultValueFactory = _ => "runs/subject-study" };
         var docs = new Option<string?>("--pictures") { Description = "Write a PNG per variant (the shots, then generated images) into this folder" };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of every run", DefaultValueFactory = _ => new SubjectTrainOptions().LearningRate };
-        var newCfg = new Option<double?>("--new-class-cfg") { Description = "Guidance for the new class's images (default: the model's); the old classes always use the model's defaults" };
+        var newCfg = new Option<string?>("--new-class-cfg") { Description = "Guidance for the new class's images, comma-separated to measure each on the same model (default: the model's); the old classes always use the model's defaults" };
+        var newTopP = new Option<string?>("--new-class-top-p") { Description = "Top-p for the new class's images, comma-separated to measure each (default: the model's)" };
         var seed = new Option<int>("--seed") { Description = "Seed of the shot pick and of the runs", DefaultValueFactory = _ => 1 };
+        var runSeed = new Option<int?>("--run-seed") { Description = "Seed of the fine-tuning runs (default: --seed), to repeat a run on the same shots" };
+        var sampleSeed = new Option<int>("--sample-seed") { Description = "Seed of the first generated image of the new class (image i gets this + i)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("subject", "Subject-teaching study on OpenCV digits: fidelity, diversity, copies and prior preservation for several shot counts and the ablations, as JSON");
-        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, newCfg, seed }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { model, digits, digit, shots, ablationShots, steps, newImages, perClass, judgeSteps, threads, output, docs, lr, newCfg, newTopP, seed, runSeed, sampleSeed }) cmd.Options.Add(o);
         var flags = new SubjectFlags();
         flags.AddTo(cmd);
         cmd.SetAction((pr, ct) => Task.FromResult(Commands.CommandRunner.Run(() =>
@@ -82,9 +85,9 @@ internal static class SubjectBenchCommand
             double realFidelity = Judge(digitJudge, real, d).Fidelity, reconstructionFidelity = Judge(digitJudge, realRoundTrip, d).Fidelity;
             double realPlain = Judge(plainJudge, real, d).Fidelity, reconstructionPlain = Judge(plainJudge, realRoundTrip, d).Fidelity;
             Log($"[study] plain digit judge on 100 real digits {d}: {realPlain:F2}, on their VQ reconstructions: {reconstructionPlain:F2}");
-            var before = PriorQuality(baseModel);
+            var before = per > 0 ? PriorQuality(baseModel) : null;
             Log($"[study] VQ-aware digit judge on 100 real digits {d}: {realFidelity:F2}, on their VQ reconstructions: {reconstructionFidelity:F2}");
-            Log($"[study] base model on the old classes: {before.ToJsonString()}");
+            if (before is not null) Log($"[study] base model on the old classes: {before.ToJsonString()}");
 
             var realFeatures = Features(digitJudge, sheet, realDigit.Take(100).ToArray());
             var realPairwise = MeanPairwise(realFeatures);
@@ -118,7 +121,7 @@ internal static class SubjectBenchCommand
                         RunsDirectory = Path.Combine(study, "runs"),
                         Steps = pr.GetValue(steps),
                         LearningRate = pr.GetValue(lr),
-                        Seed = s,
+                        Seed = pr.GetValue(runSeed) ?? s,
                         ClassName = $"digit {d}",
                         Command = "var " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)),
                     });
@@ -129,48 +132,65 @@ internal static class SubjectBenchCommand
 
                 using var tuned = ModelLoader.Load(new ModelSource { Model = modelDir });
                 int newClass = tuned.NumClasses - 1;
-                var newSettings = pr.GetValue(newCfg) is { } cfg ? tuned.Sampling with { Cfg = cfg } : tuned.Sampling;
-                var generated = Generate(tuned, Enumerable.Range(0, n).Select(i => new SampleRequest(newClass, i, newSettings)).ToList(), ct);
                 var shotRgb = shotPool.Take(v.Shots).Select(sheet.Rgb).ToList();
-                var genSet = new ImageSet(generated, generated.Select(_ => d).ToArray(), sheet.Side);
-                var (fidelity, genFeatures) = Judge(digitJudge, genSet, d);
                 var shotFeatures = Features(digitJudge, sheet, shotPool.Take(v.Shots).ToArray());
-                var genNearest = generated.Select(g => shotRgb.Min(sh => Rmse(g, sh))).ToArray();
                 var realNearest = realDigit.Select(i => shotRgb.Min(sh => Rmse(sheet.Rgb(i), sh))).ToArray();
                 double copyThreshold = realNearest.Min();
-                var after = PriorQuality(tuned);
-                // What the old classes would look like had the tuned transformer drawn them too (no base kept).
-                JsonObject shared;
-                using (var tunedOnly = ModelLoader.Load(new ModelSource { Model = modelDir, Role = SubjectTeach.SubjectRole })) shared = PriorQuality(tunedOnly);
-                var result = new JsonObject
+                JsonObject? after = null, shared = null;
+                if (before is not null)
                 {
-                    ["variant"] = v.Name,
-                    ["shots"] = v.Shots,
-                    ["teach_seconds"] = Math.Round(teachSeconds, 1),
-                    ["new_class_cfg"] = newSettings.Cfg,
-                    ["fidelity"] = Math.Round(fidelity, 3),
-                    ["fidelity_plain_judge"] = Math.Round(Judge(plainJudge, genSet, d).Fidelity, 3),
-                    ["diversity_generated"] = Math.Round(MeanPairwise(genFeatures), 3),
-                    ["diversity_shots"] = v.Shots > 1 ? Math.Round(MeanPairwise(shotFeatures), 3) : null,
-                    ["diversity_real_digits"] = Math.Round(realPairwise, 3),
-                    ["nearest_shot_rmse_generated_mean"] = Math.Round(genNearest.Average(), 4),
-                    ["nearest_shot_rmse_generated_min"] = Math.Round(genNearest.Min(), 4),
-                    ["nearest_shot_rmse_real_mean"] = Math.Round(realNearest.Average(), 4),
-                    ["copy_threshold_rmse"] = Math.Round(copyThreshold, 4),
-                    ["near_copies"] = genNearest.Count(x => x < copyThreshold),
-                    ["prior_after"] = after,
-                    ["prior_accuracy_change_points"] = Math.Round(100 * (after["judge_accuracy"]!.GetValue<double>() - before["judge_accuracy"]!.GetValue<double>()), 2),
-                    ["prior_frechet_change_percent"] = Math.Round(100 * (after["frechet_distance"]!.GetValue<double>() / before["frechet_distance"]!.GetValue<double>() - 1), 1),
-                    ["prior_if_tuned_drew_them"] = shared,
-                    ["prior_if_tuned_drew_them_accuracy_change_points"] = Math.Round(100 * (shared["judge_accuracy"]!.GetValue<double>() - before["judge_accuracy"]!.GetValue<double>()), 2),
-                    ["prior_if_tuned_drew_them_frechet_change_percent"] = Math.Round(100 * (shared["frechet_distance"]!.GetValue<double>() / before["frechet_distance"]!.GetValue<double>() - 1), 1),
-                };
-                Log($"[study] {result.ToJsonString()}");
-                results.Add(result);
+                    after = PriorQuality(tuned);
+                    // What the old classes would look like had the tuned transformer drawn them too (no base kept).
+                    using var tunedOnly = ModelLoader.Load(new ModelSource { Model = modelDir, Role = SubjectTeach.SubjectRole });
+                    shared = PriorQuality(tunedOnly);
+                }
+                var cfgs = ParseDoubles(pr.GetValue(newCfg)) ?? [tuned.Sampling.Cfg];
+                var topPs = ParseDoubles(pr.GetValue(newTopP)) ?? [tuned.Sampling.TopP];
+                List<byte[]>? firstGenerated = null;
+                foreach (var (cfg, topP) in cfgs.SelectMany(c => topPs.Select(p => (c, p))))
+                {
+                    var newSettings = tuned.Sampling with { Cfg = cfg, TopP = topP };
+                    var generated = Generate(tuned, Enumerable.Range(0, n).Select(i => new SampleRequest(newClass, pr.GetValue(sampleSeed) + i, newSettings)).ToList(), ct);
+                    firstGenerated ??= generated;
+                    var genSet = new ImageSet(generated, generated.Select(_ => d).ToArray(), sheet.Side);
+                    var (fidelity, genFeatures) = Judge(digitJudge, genSet, d);
+                    var genNearest = generated.Select(g => shotRgb.Min(sh => Rmse(g, sh))).ToArray();
+                    var result = new JsonObject
+                    {
+                        ["variant"] = v.Name,
+                        ["shots"] = v.Shots,
+                        ["teach_seconds"] = Math.Round(teachSeconds, 1),
+                        ["new_class_cfg"] = newSettings.Cfg,
+                        ["new_class_top_p"] = newSettings.TopP,
+                        ["first_seed"] = pr.GetValue(sampleSeed),
+                        ["fidelity"] = Math.Round(fidelity, 3),
+                        ["fidelity_plain_judge"] = Math.Round(Judge(plainJudge, genSet, d).Fidelity, 3),
+                        ["diversity_generated"] = Math.Round(MeanPairwise(genFeatures), 3),
+                        ["diversity_shots"] = v.Shots > 1 ? Math.Round(MeanPairwise(shotFeatures), 3) : null,
+                        ["diversity_real_digits"] = Math.Round(realPairwise, 3),
+                        ["nearest_shot_rmse_generated_mean"] = Math.Round(genNearest.Average(), 4),
+                        ["nearest_shot_rmse_generated_min"] = Math.Round(genNearest.Min(), 4),
+                        ["nearest_shot_rmse_real_mean"] = Math.Round(realNearest.Average(), 4),
+                        ["copy_threshold_rmse"] = Math.Round(copyThreshold, 4),
+                        ["near_copies"] = genNearest.Count(x => x < copyThreshold),
+                    };
+                    if (before is not null && after is not null && shared is not null)
+                    {
+                        result["prior_after"] = after.DeepClone();
+                        result["prior_accuracy_change_points"] = Math.Round(100 * (after["judge_accuracy"]!.GetValue<double>() - before["judge_accuracy"]!.GetValue<double>()), 2);
+                        result["prior_frechet_change_percent"] = Math.Round(100 * (after["frechet_distance"]!.GetValue<double>() / before["frechet_distance"]!.GetValue<double>() - 1), 1);
+                        result["prior_if_tuned_drew_them"] = shared.DeepClone();
+                        result["prior_if_tuned_drew_them_accuracy_change_points"] = Math.Round(100 * (shared["judge_accuracy"]!.GetValue<double>() - before["judge_accuracy"]!.GetValue<double>()), 2);
+                        result["prior_if_tuned_drew_them_frechet_change_percent"] = Math.Round(100 * (shared["frechet_distance"]!.GetValue<double>() / before["frechet_distance"]!.GetValue<double>() - 1), 1);
+                    }
+                    Log($"[study] {result.ToJsonString()}");
+                    results.Add(result);
+                }
+                var generatedFirst = firstGenerated!;
                 if (pr.GetValue(docs) is { } pictures)
                 {
                     Directory.CreateDirectory(pictures);
-                    var (rgb, w, h) = ImageCodec.Grid([.. shotRgb, .. Enumerable.Repeat(new byte[sheet.Side * sheet.Side * 3], 10 - Math.Min(10, v.Shots)), .. generated.Take(20)], sheet.Side, 10);
+                    var (rgb, w, h) = ImageCodec.Grid([.. shotRgb, .. Enumerable.Repeat(new byte[sheet.Side * sheet.Side * 3], 10 - Math.Min(10, v.Shots)), .. generatedFirst.Take(20)], sheet.Side, 10);
                     ImageCodec.SavePng(Path.Combine(pictures, $"{v.Name}.png"), rgb, w, h);
                 }
             }
@@ -190,6 +210,8 @@ internal static class SubjectBenchCommand
                 ["fidelity_real_digits_vq_reconstructed"] = Math.Round(reconstructionFidelity, 3),
                 ["fidelity_plain_judge_real_digits"] = Math.Round(realPlain, 3),
                 ["fidelity_plain_judge_real_digits_vq_reconstructed"] = Math.Round(reconstructionPlain, 3),
+                ["seed"] = pr.GetValue(seed),
+                ["run_seed"] = pr.GetValue(runSeed) ?? pr.GetValue(seed),
                 ["prior_before"] = before,
                 ["variants"] = results,
             };
@@ -258,6 +280,10 @@ internal static class SubjectBenchCommand
         }
         return new ImageSet(rgbs, Enumerable.Range(0, set.Count).Select(set.Label).ToArray(), set.Side);
     }
+
+    private static double[]? ParseDoubles(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? null : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     private static List<byte[]> Generate(ModelBundle model, IReadOnlyList<SampleRequest> requests, CancellationToken ct)
     {

@@ -19,11 +19,12 @@ internal sealed class SubjectFlags
     private readonly Option<int> augment = new("--augment") { Description = "Random affine copies of each shot (rotation, zoom, shift; seeded) added to the shifted shots", DefaultValueFactory = _ => Defaults.Augment };
     private readonly Option<double> maxRotation = new("--max-rotation") { Description = "Largest rotation of an affine copy in degrees", DefaultValueFactory = _ => Defaults.MaxRotation };
     private readonly Option<double> scaleJitter = new("--scale-jitter") { Description = "Largest relative zoom of an affine copy (0.1 = 0.9-1.1)", DefaultValueFactory = _ => Defaults.ScaleJitter };
+    private readonly Option<double> inputNoise = new("--input-noise") { Description = "Probability that a teacher-forced input token of a shot is replaced by a random code (targets kept); 0 = off", DefaultValueFactory = _ => Defaults.InputNoise };
 
     /// <summary>Adds the flags to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option o in new Option[] { layers, scaleDecay, priorWeight, priorPerClass, maxShift, augment, maxRotation, scaleJitter }) command.Options.Add(o);
+        foreach (Option o in new Option[] { layers, scaleDecay, priorWeight, priorPerClass, maxShift, augment, maxRotation, scaleJitter, inputNoise }) command.Options.Add(o);
     }
 
     /// <summary><paramref name="options"/> with the flags' values.</summary>
@@ -36,6 +37,7 @@ internal sealed class SubjectFlags
         Augment = r.GetValue(augment),
         MaxRotation = r.GetValue(maxRotation),
         ScaleJitter = r.GetValue(scaleJitter),
+        InputNoise = r.GetValue(inputNoise),
     };
 
     /// <summary>The scale decay asked for.</summary>

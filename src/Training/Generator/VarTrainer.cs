@@ -126,14 +126,16 @@ public static class VarTrainer
     /// labels are replaced by the unconditional class with probability <paramref name="classDropout"/> (torch's
     /// global generator). <paramref name="logitsBLV"/> receives the detached logits. With <paramref name="scaleWeights"/>
     /// (one per scale) the loss is instead the scale-wise weighted cross-entropy Σₖ wₖ·CEₖ / Σₖ wₖ, CEₖ the mean over
-    /// scale k's tokens (subject fine-tuning: weights that favour the coarse scales).
+    /// scale k's tokens (subject fine-tuning: weights that favour the coarse scales). With <paramref name="inputTokensBL"/>
+    /// (same shape as <paramref name="tokensBL"/>) the teacher-forced inputs are built from those tokens instead, the
+    /// targets staying <paramref name="tokensBL"/> (input-token noise).
     /// </summary>
     public static Tensor Loss(VarTransformer model, MultiScaleVqvae vae, Tensor tokensBL, Tensor labelB, double classDropout, out Tensor logitsBLV,
-        IReadOnlyList<double>? scaleWeights = null)
+        IReadOnlyList<double>? scaleWeights = null, Tensor? inputTokensBL = null)
     {
         using var scope = NewDisposeScope();
         Tensor xBLCv;
-        using (no_grad()) xBLCv = vae.Quantizer.TokensToVarInput(TokenCache.PerScale(tokensBL, vae.Config.PatchNums));
+        using (no_grad()) xBLCv = vae.Quantizer.TokensToVarInput(TokenCache.PerScale(inputTokensBL ?? tokensBL, vae.Config.PatchNums));
         var label = labelB;
         if (classDropout > 0)
         {

@@ -62,6 +62,12 @@ public sealed record SubjectTrainOptions : RunOptions
     public double ScaleJitter { get; init; } = 0.1;
 
     /// <summary>
+    /// Probability that a teacher-forced input token of a subject row is replaced by a random code (the target stays the
+    /// shot's token); 0 = off.
+    /// </summary>
+    public double InputNoise { get; init; }
+
+    /// <summary>
     /// Folder of the untouched base transformer with the new class's row added (model.safetensors + summary.json): the
     /// taught model's default transformer, which draws every old class exactly as the base model does.
     /// </summary>

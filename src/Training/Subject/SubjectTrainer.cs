@@ -62,7 +62,13 @@ public static class SubjectTrainer
             StepSeed.Apply(options.Seed, step);
             optimizer.ZeroGrad();
             var pick = randint(0, subjectTokens.shape[0], [options.BatchSize], dtype: ScalarType.Int64);
-            var loss = VarTrainer.Loss(model, vae, subjectTokens.index_select(0, pick), subjectLabels, 0, out _, weights);
+            var targetsBL = subjectTokens.index_select(0, pick);
+            // Input-token noise: a share of the teacher-forced context tokens replaced by random codes (targets kept),
+            // so the class learns to continue contexts that are not exactly a shot's.
+            Tensor? inputsBL = options.InputNoise > 0
+                ? where(rand(targetsBL.shape).lt(options.InputNoise), randint(0, model.Config.VocabSize, targetsBL.shape, dtype: ScalarType.Int64), targetsBL)
+                : null;
+            var loss = VarTrainer.Loss(model, vae, targetsBL, subjectLabels, 0, out _, weights, inputsBL);
             if (options.PriorWeight > 0 && prior.Count > 0)
             {
                 var p = randint(0, prior.Count, [options.PriorBatch], dtype: ScalarType.Int64);
@@ -183,6 +189,7 @@ public static class SubjectTrainer
             ["augment"] = options.Augment,
             ["max_rotation_degrees"] = options.MaxRotation,
             ["scale_jitter"] = options.ScaleJitter,
+            ["input_noise"] = options.InputNoise,
             ["learning_rate"] = options.LearningRate,
         };
         new RunSummary
