@@ -9,8 +9,9 @@ namespace Var.Decoding.Core;
 /// than one pass, masks the lowest-confidence ones (the probability of the sampled token under the filtered logits)
 /// and re-predicts them with the masked tail, unguided, keeping masked after each step the least confident of those
 /// still masked. The reference guides masked steps with t = cfg·1e-6, which moves a logit by 1.5e-6 of the
-/// conditional–unconditional gap (≪ the 1e-4 parity tolerance); here they run the conditional rows alone, half the work. Tokens a constraint forces (editing) are never masked. Every pass
-/// but a scale's last is reported to the plan's hooks (<see cref="DecodingSession.ReportPass"/>).
+/// conditional–unconditional gap (≪ the 1e-4 parity tolerance); here they run the conditional rows alone, half the
+/// work. Tokens a constraint forces (editing) are never masked. Every pass but a scale's last is reported to the
+/// plan's hooks (<see cref="DecodingSession.ReportPass"/>).
 /// </summary>
 /// <param name="hmar">The HMAR transformer.</param>
 /// <param name="tokensPerPass">Per scale, the tokens fixed by each pass (the first is the next-scale pass).</param>
