@@ -13,6 +13,11 @@ Times, in torch.inference_mode():
   * vae.fhat_to_img on a random (B, 32, 16, 16) f_hat for each B (decode only)
 One warm-up call at B=1 is done first and excluded (skip with --no-warmup).
 
+On an NVIDIA GPU (pip PyTorch with CUDA): --device cuda builds the models there with the official defaults
+(flash_if_available/fused_if_available on: flash-attn or xformers when installed, else PyTorch's SDPA) and waits for
+the GPU before each clock read; --dtype bfloat16 runs inside torch.autocast('cuda', bfloat16) as the official
+demo_sample.ipynb does (it uses float16 and says "using bfloat16 can be faster"). TF32 stays at PyTorch's defaults.
+
 Prints exactly one JSON object on stdout; progress/log text goes to stderr.
 
 Run with:  /usr/bin/python3 bench/official/official_bench.py --var-root PATH/TO/VAR > official.json
@@ -134,6 +139,14 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
+DEVICE = 'cpu'   # set by main() from --device
+
+
+def sync():
+    if DEVICE != 'cpu':
+        torch.cuda.synchronize()
+
+
 def build(depth, decode_only):
     """Build (vae, var) with the official helper; var is None when decode_only."""
     from models import build_vae_var, VQVAE
@@ -144,13 +157,14 @@ def build(depth, decode_only):
             for clz in _DISABLED_BY_BUILD:
                 setattr(clz, 'reset_parameters', lambda self: None)
             vae = VQVAE(vocab_size=VAE_KW['V'], z_channels=VAE_KW['Cvae'], ch=VAE_KW['ch'], test_mode=True,
-                        share_quant_resi=VAE_KW['share_quant_resi'], v_patch_nums=PATCH_NUMS).to('cpu')
+                        share_quant_resi=VAE_KW['share_quant_resi'], v_patch_nums=PATCH_NUMS).to(DEVICE)
             var = None
         else:
+            on_gpu = DEVICE != 'cpu'   # the official defaults on a GPU; off on the CPU as before
             vae, var = build_vae_var(
-                device='cpu', patch_nums=PATCH_NUMS, **VAE_KW,
+                device=DEVICE, patch_nums=PATCH_NUMS, **VAE_KW,
                 num_classes=1000, depth=depth, shared_aln=False, attn_l2_norm=True,
-                flash_if_available=False, fused_if_available=False,
+                flash_if_available=on_gpu, fused_if_available=on_gpu,
             )   # build_vae_var calls var.init_weights(init_adaln=0.5, init_adaln_gamma=1e-5, init_head=0.02, init_std=-1)
     n = _default_init_vae(vae, SEED + 1)
     log(f'[build] VQVAE: default-initialised {n} conv/linear/norm modules (seed {SEED + 1})')
@@ -168,7 +182,7 @@ def build(depth, decode_only):
 
 
 def labels(B):
-    return torch.tensor([CLASS_LABELS[i % len(CLASS_LABELS)] for i in range(B)], dtype=torch.long)
+    return torch.tensor([CLASS_LABELS[i % len(CLASS_LABELS)] for i in range(B)], dtype=torch.long, device=DEVICE)
 
 
 def run_ar(var, B):
@@ -178,7 +192,7 @@ def run_ar(var, B):
 
 def make_fhat(B):
     g = torch.Generator().manual_seed(SEED + 2)
-    return torch.randn(B, VAE_KW['Cvae'], PATCH_NUMS[-1], PATCH_NUMS[-1], generator=g)
+    return torch.randn(B, VAE_KW['Cvae'], PATCH_NUMS[-1], PATCH_NUMS[-1], generator=g).to(DEVICE)
 
 
 def time_it(fn, reps):
@@ -187,8 +201,10 @@ def time_it(fn, reps):
     ts, cs = [], []
     out = None
     for _ in range(reps):
+        sync()
         t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
+        sync()
         ts.append(time.perf_counter() - t0)
         cs.append(time.process_time() - c0)
     return ts, cs, out
@@ -202,7 +218,18 @@ def main():
     ap.add_argument('--reps', type=int, default=1, help='timed repetitions per batch size (mean reported)')
     ap.add_argument('--no-warmup', action='store_true', help='skip the untimed B=1 warm-up call')
     ap.add_argument('--decode-only', action='store_true', help='only time vae.fhat_to_img (no VAR built)')
+    ap.add_argument('--device', default='cpu', help='cpu (default) or cuda[:N]')
+    ap.add_argument('--dtype', default='float32', choices=('float32', 'bfloat16'),
+                    help='bfloat16: the VAR runs under torch.autocast(bfloat16), as the official demo (GPU only)')
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE != 'cpu' and not torch.cuda.is_available():
+        sys.exit(f'official_bench.py: --device {DEVICE} but torch.cuda.is_available() is False')
+    if args.dtype == 'bfloat16' and DEVICE == 'cpu':
+        sys.exit('official_bench.py: --dtype bfloat16 is for --device cuda (autocast as the official demo)')
+    amp = (torch.autocast('cuda', enabled=True, dtype=torch.bfloat16, cache_enabled=True)
+           if args.dtype == 'bfloat16' else contextlib.nullcontext())
     batches = [int(b) for b in args.batches.split(',') if b.strip()]
 
     torch.set_num_threads(THREADS)
@@ -216,10 +243,18 @@ def main():
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
         'blas': blas_info(),
+        'device': DEVICE,
+        'dtype': args.dtype,
     }
+    if DEVICE != 'cpu':
+        res['gpu'] = torch.cuda.get_device_name(DEVICE)
+        res['cuda'] = torch.version.cuda
+        res['tf32'] = {'matmul': torch.backends.cuda.matmul.allow_tf32, 'cudnn': torch.backends.cudnn.allow_tf32}
+        if var is not None:
+            res['attention'] = var.blocks[0].attn.extra_repr()
     detail = {}
 
-    with torch.inference_mode():
+    with torch.inference_mode(), amp:
         if not args.no_warmup:
             t0 = time.perf_counter()
             if var is not None:
@@ -253,6 +288,8 @@ def main():
             res[f'decode_b{B}_cpu_s_per_image'] = round(sum(cs) / len(cs) / B, 4)
             log(f'[decode] B={B} reps={ts} -> {s / B:.3f} s/image')
 
+    if DEVICE != 'cpu':
+        res['peak_gpu_memory_mb'] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     res['cpu'] = cpu_model()
     res['load_average'] = os.getloadavg()[0]
     # extra context (not part of the required keys)

@@ -35,8 +35,9 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var modelName = new Option<string?>("--model") { Description = "Time a model folder (e.g. fmnist, with --batches 1,64) instead of the d16-shaped random official-layout model." };
         var official = new Option<string?>("--official") { Description = "JSON printed by bench/official/official_bench.py on this machine: speedups are also reported against the official code timed here." };
-        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone; 'bench tts' compares TTS-VAR with best-of-N; 'bench batch' times var batch against the raw engine; 'bench hmar' compares HMAR schedules with VAR of the same size; 'bench edit' times an edit against a generation of the same batch; 'bench seam' measures seams on a set of inpaints; 'bench decode' times the VQVAE decode with each 3×3-convolution path (AVX-512/AVX2 Winograd, libtorch). The JSON names the CPU flags, the Winograd kernel, the load average, CPU seconds next to wall seconds and a per-op profile per run.");
-        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official }) cmd.Options.Add(o);
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N: where the model runs and the matmul peak is measured (on cuda the per-op profile is skipped: its timers do not wait for the GPU).", DefaultValueFactory = _ => "cpu" };
+        var cmd = new Command("bench", "Time the engine on a d16-shaped random model (256², official .pth layout) in float32/bfloat16 at several batch sizes, with the machine's matmul peak; prints JSON. 'bench code' compares collaborative decoding with the drafter and the refiner alone; 'bench tts' compares TTS-VAR with best-of-N; 'bench batch' times var batch against the raw engine; 'bench hmar' compares HMAR schedules with VAR of the same size; 'bench edit' times an edit against a generation of the same batch; 'bench seam' measures seams on a set of inpaints; 'bench decode' times the VQVAE decode with each 3×3-convolution path (AVX-512/AVX2 Winograd, libtorch); 'bench parity' recomputes the var-parity fixture on a device (--device cuda, TF32 off) within 1e-4. The JSON names the CPU flags, the Winograd kernel, the load average, CPU seconds next to wall seconds and a per-op profile per run.");
+        foreach (var o in new Option[] { depth, batches, dtypes, reps, leakRuns, work, threads, modelName, official, device }) cmd.Options.Add(o);
         cmd.Subcommands.Add(CodeBenchCommand.Create());
         cmd.Subcommands.Add(TtsBenchCommand.Create());
         cmd.Subcommands.Add(BatchBenchCommand.Create());
@@ -45,11 +46,12 @@ internal static class BenchCommand
         cmd.Subcommands.Add(DecodeBenchCommand.Create());
         cmd.Subcommands.Add(HmarBenchCommand.Create());
         cmd.Subcommands.Add(Subject.SubjectBenchCommand.Create());
+        cmd.Subcommands.Add(ParityBenchCommand.Create());
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
             var result = Run(pr.GetValue(depth), ModelArguments.ParseInts(pr.GetValue(batches)) ?? [1, 4], pr.GetValue(dtypes)!,
-                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work), pr.GetValue(modelName), pr.GetValue(official));
+                Math.Max(1, pr.GetValue(reps)), pr.GetValue(leakRuns), pr.GetValue(work), pr.GetValue(modelName), pr.GetValue(official), pr.GetValue(device)!);
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));
@@ -58,19 +60,24 @@ internal static class BenchCommand
 
     private static void Log(string message) => Console.Error.WriteLine($"[bench] {message}");
 
-    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir, string? modelName, string? officialFile)
+    private static JsonObject Run(int depth, int[] batches, string dtypeList, int reps, int leakRuns, string? workDir, string? modelName, string? officialFile, string deviceName)
     {
+        var dev = ModelLoader.ParseDevice(deviceName);
+        bool onGpu = dev.type != DeviceType.CPU;
+        timedDevice = dev;
         var officialHere = officialFile is null ? null : ReadOfficial(officialFile);
         var result = new JsonObject
         {
             ["machine"] = Machine(),
+            ["device"] = dev.ToString(),
         };
         Log("measuring matmul peak");
-        double fp32Peak = MatmulPeak(ScalarType.Float32, [1024, 2048]);
+        int[] peakSizes = onGpu ? [4096, 8192] : [1024, 2048];
+        double fp32Peak = MatmulPeak(ScalarType.Float32, peakSizes, dev);
         // Without avx512_bf16/AMX, libtorch falls back to a slow bf16 path: probe small before timing big.
-        double bf16Probe = MatmulPeak(ScalarType.BFloat16, [256]);
-        bool bf16Fast = bf16Probe > 0.5 * fp32Peak;
-        double bf16Peak = bf16Fast ? Math.Max(bf16Probe, MatmulPeak(ScalarType.BFloat16, [1024, 2048])) : bf16Probe;
+        double bf16Probe = MatmulPeak(ScalarType.BFloat16, [256], dev);
+        bool bf16Fast = onGpu || bf16Probe > 0.5 * fp32Peak;
+        double bf16Peak = bf16Fast ? Math.Max(bf16Probe, MatmulPeak(ScalarType.BFloat16, peakSizes, dev)) : bf16Probe;
         var peak = new JsonObject
         {
             ["float32"] = Math.Round(fp32Peak, 1),
@@ -91,8 +98,8 @@ internal static class BenchCommand
         {
             Log($"loading {(modelName ?? varFile)} as {dtype}");
             using var model = modelName is not null
-                ? ModelLoader.Load(new ModelSource { Model = modelName, DType = dtype })
-                : LoadRandomPair(vaeFile, varFile, depth, dtype);
+                ? ModelLoader.Load(new ModelSource { Model = modelName, DType = dtype, Device = deviceName })
+                : LoadRandomPair(vaeFile, varFile, depth, dtype, dev);
             var var = model.Transformer;
             var sampler = new ImageGenerator(model);
             double flopsPerImage = TransformerFlopsPerImage(var.Config);
@@ -112,7 +119,7 @@ internal static class BenchCommand
                 }
                 var best = times.OrderBy(t => t.Total).First();
                 var convs = Conv3x3.Counts;
-                var profile = Profile(sampler, requests);
+                JsonNode? profile = onGpu ? null : Profile(sampler, requests);
                 double perImage = best.Total / b;
                 double gflops = flopsPerImage * b / best.Transformer / 1e9;
                 double dtypePeak = peak[dtype == "float32" ? "float32" : "bfloat16"]!.GetValue<double>();
@@ -155,7 +162,7 @@ internal static class BenchCommand
             }
         }
         result["runs"] = runs;
-        if (dtypes.Contains("bfloat16") && modelName is null) result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile);
+        if (dtypes.Contains("bfloat16") && modelName is null) result["bf16_logit_error"] = Bf16LogitError(vaeFile, varFile, dev);
         if (modelName is not null)
         {
             result["model"] = new JsonObject { ["name"] = modelName };
@@ -208,10 +215,10 @@ internal static class BenchCommand
         return times;
     }
 
-    private static ModelBundle LoadRandomPair(string vaeFile, string varFile, int depth, string dtype)
+    private static ModelBundle LoadRandomPair(string vaeFile, string varFile, int depth, string dtype, Device dev)
     {
         var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
-        return new ModelBundle($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), CPU, ModelLoader.ParseDType(dtype));
+        return new ModelBundle($"d{depth}-random", vae, var, ClassCatalog.Unnamed(var.Config.NumClasses), dev, ModelLoader.ParseDType(dtype));
     }
 
     private static (double Total, double Transformer, double[] PerScale) Time(ImageGenerator sampler, IReadOnlyList<SampleRequest> requests)
@@ -220,6 +227,8 @@ internal static class BenchCommand
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         sampler.Generate(requests, onScale: _ => marks.Add(clock.Elapsed.TotalSeconds));
+        // The images come back as CPU bytes, so the GPU has finished; the per-scale marks on a GPU are launch times.
+        if (timedDevice is { type: DeviceType.CUDA } d) cuda.synchronize(d);
         double total = clock.Elapsed.TotalSeconds;
         lastCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var perScale = marks.Select((m, i) => Math.Round(m - (i == 0 ? 0 : marks[i - 1]), 3)).ToArray();
@@ -230,6 +239,10 @@ internal static class BenchCommand
     // a shared machine, where wall seconds include waiting for a core).
     [ThreadStatic]
     private static double lastCpuSeconds;
+
+    // The device the timed model runs on; Time() waits for it before reading the clock (null or CPU: no wait).
+    [ThreadStatic]
+    private static Device? timedDevice;
 
     /// <summary>
     /// One more generation with <see cref="OpProfile"/> on: seconds and share of the generation per operation (the
@@ -278,20 +291,23 @@ internal static class BenchCommand
         return 2 * 2 * macs;
     }
 
-    private static double MatmulPeak(ScalarType dtype, int[] sizes)
+    private static double MatmulPeak(ScalarType dtype, int[] sizes, Device dev)
     {
+        bool onGpu = dev.type != DeviceType.CPU;
         double best = 0;
         using var noGrad = no_grad();
         foreach (int n in sizes)
         {
             using var scope = NewDisposeScope();
-            var a = randn(new long[] { n, n }, dtype: ScalarType.Float32).to(dtype);
-            var b = randn(new long[] { n, n }, dtype: ScalarType.Float32).to(dtype);
+            var a = randn(new long[] { n, n }, dtype: ScalarType.Float32, device: dev).to(dtype);
+            var b = randn(new long[] { n, n }, dtype: ScalarType.Float32, device: dev).to(dtype);
             matmul(a, b).Dispose();
+            if (onGpu) cuda.synchronize(dev);
             for (int r = 0; r < 3; r++)
             {
                 var clock = Stopwatch.StartNew();
                 matmul(a, b).Dispose();
+                if (onGpu) cuda.synchronize(dev);
                 best = Math.Max(best, 2.0 * n * n * n / clock.Elapsed.TotalSeconds / 1e9);
             }
         }
@@ -327,7 +343,7 @@ internal static class BenchCommand
     }
 
     /// <summary>Max |logits_bf16 − logits_fp32| relative to max |logits_fp32| on one teacher-forced batch.</summary>
-    private static JsonObject Bf16LogitError(string vaeFile, string varFile)
+    private static JsonObject Bf16LogitError(string vaeFile, string varFile, Device dev)
     {
         Log("bf16 vs fp32 logits");
         var (vae, var) = ModelLoader.LoadOfficialPair(vaeFile, varFile);
@@ -336,9 +352,11 @@ internal static class BenchCommand
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var idx = var.Config.PatchNums.Select(pn => randint(0, var.Config.VocabSize, new long[] { 1, pn * pn })).ToArray();
+            vae.to(dev);
+            var.to(dev);
+            var idx = var.Config.PatchNums.Select(pn => randint(0, var.Config.VocabSize, new long[] { 1, pn * pn }).to(dev)).ToArray();
             var input = vae.Quantizer.TokensToVarInput(idx);
-            var labels = tensor(new long[] { 3 });
+            var labels = tensor(new long[] { 3 }, device: dev);
             var a = var.forward(labels, input);
             var.to(ScalarType.BFloat16);
             var b = var.forward(labels, input);
