@@ -73,7 +73,10 @@ internal static class ParityBenchCommand
         {
             using var model = ModelLoader.Load(new ModelSource
             {
-                VaeFile = Path.Combine(dir, "vae.pth"), VarFile = Path.Combine(dir, file), PatchNums = FixturePatchNums, Device = deviceName,
+                VaeFile = Path.Combine(dir, "vae.pth"),
+                VarFile = Path.Combine(dir, file),
+                PatchNums = FixturePatchNums,
+                Device = deviceName,
             });
             using var scope = NewDisposeScope();
             var vae = model.Vqvae;
