@@ -15,6 +15,9 @@ public sealed record SearchDefaults
     /// <summary>λ of the resampling weights for the default reward.</summary>
     public double? Lambda { get; init; }
 
+    /// <summary>Draws of the last scale per survivor for the final best-of (no transformer work; 1 = off).</summary>
+    public int? FinalDraws { get; init; }
+
     /// <summary>The measurement behind the choice.</summary>
     public string? Note { get; init; }
 }

@@ -247,6 +247,11 @@ public sealed class GenerationTests(ServiceFactory factory) : IClassFixture<Serv
         // Reproducible from the seed.
         var again = await client.GenerateAsync(new GenerateRequest { ClassId = 5, Seed = 40, Count = 2, TtsVar = new TtsVarDecoder { Budget = 4 } });
         Assert.Equal(results.Select(r => r.Data), again.Images.Select(i => i.Data));
+        // Extra final draws are echoed (the model's default, 1 on this model, otherwise).
+        Assert.Equal(1, settings.FinalDraws);
+        var drawn = await client.GenerateAsync(new GenerateRequest { ClassId = 5, Seed = 40, Count = 1, TtsVar = new TtsVarDecoder { Budget = 4, FinalDraws = 3 } });
+        Assert.Equal(3, drawn.Images[0].Settings.FinalDraws);
+        Assert.Equal(settings.CandidatesPerScale, drawn.Images[0].Settings.CandidatesPerScale);
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
         { "search with the second judge", "tts_var.reward", "no sampler may use a judge" },
         { "search with an unknown reward", "tts_var.reward", "has: implicit" },
         { "search with budget and candidates", "tts_var.budget", "not both" },
+        { "search with too many final draws", "tts_var.final_draws", "1..64" },
         { "search wider than a batch", "tts_var.initial_candidates", "1..256" },
     };
 
@@ -58,6 +59,7 @@ public sealed class ValidationTests(ServiceFactory factory) : IClassFixture<Serv
         "search with the second judge" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Reward = "judge2" } },
         "search with an unknown reward" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Reward = "aesthetics" } },
         "search with budget and candidates" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Budget = 2, InitialCandidates = 8 } },
+        "search with too many final draws" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { Budget = 2, FinalDraws = 65 } },
         "search wider than a batch" => new GenerateRequest { ClassId = 0, TtsVar = new TtsVarDecoder { InitialCandidates = 1000 } },
         _ => throw new ArgumentException(name),
     };

@@ -32,18 +32,19 @@ internal static class TtsBenchCommand
         var cluster = new Option<string?>("--cluster-scales") { Description = "Cluster scales for TTS-VAR (default: the model's)." };
         var resample = new Option<string?>("--resample-scales") { Description = "Resample scales for TTS-VAR (default: the model's)." };
         var shape = new Option<string?>("--shape") { Description = "TTS-VAR schedule shape, relative candidates per scale (default: the model's)." };
+        var finalDraws = new Option<string?>("--final-draws") { Description = "TTS-VAR: draws of the last scale per survivor from its logits; a comma-separated list compares several (default: the model's)." };
         var features = new Option<string?>("--features") { Description = "TTS-VAR clustering features: reward or latent (default: the decoder's)." };
         var rowsPerCall = new Option<int>("--rows") { Description = "Candidate rows per generation call (requests per call = rows / widest).", DefaultValueFactory = _ => 256 };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder for the judge's reference statistics." };
         var cmd = new Command("tts", "Benchmark TTS-VAR test-time search against best-of-N of equal transformer work and plain sampling (judge accuracy, Fréchet distance, reward, work, wall time), with the reward-correlation study behind its defaults; prints JSON.");
-        foreach (var o in new Option[] { model, budgets, perClass, studyPerClass, reward, lambda, cluster, resample, shape, features, rowsPerCall, threads, data }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, budgets, perClass, studyPerClass, reward, lambda, cluster, resample, shape, features, finalDraws, rowsPerCall, threads, data }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
             var options = new Options(ModelArguments.ParseInts(pr.GetValue(budgets)) ?? [1, 2, 4, 8], pr.GetValue(perClass), pr.GetValue(studyPerClass),
                 pr.GetValue(reward) ?? TtsSearch.DefaultReward, pr.GetValue(lambda), Scales(pr.GetValue(cluster)), Scales(pr.GetValue(resample)),
-                Math.Max(1, pr.GetValue(rowsPerCall)), pr.GetValue(data), pr.GetValue(shape) is { } sh ? sh.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null, pr.GetValue(features));
+                Math.Max(1, pr.GetValue(rowsPerCall)), pr.GetValue(data), pr.GetValue(shape) is { } sh ? sh.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null, pr.GetValue(features), pr.GetValue(finalDraws) is { } fd ? ModelArguments.ParseInts(fd) : null);
             var result = Run(pr.GetValue(model)!, options);
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -51,7 +52,7 @@ internal static class TtsBenchCommand
         return cmd;
     }
 
-    private sealed record Options(int[] Budgets, int PerClass, int StudyPerClass, string Reward, double? Lambda, int[]? Cluster, int[]? Resample, int Rows, string? Data, double[]? Shape, string? Features);
+    private sealed record Options(int[] Budgets, int PerClass, int StudyPerClass, string Reward, double? Lambda, int[]? Cluster, int[]? Resample, int Rows, string? Data, double[]? Shape, string? Features, int[]? FinalDraws);
 
     private static int[]? Scales(string? text) => text is null ? null : ModelArguments.ParseInts(text) ?? [];
 
@@ -62,6 +63,8 @@ internal static class TtsBenchCommand
         string folder = ModelLoader.ResolveModelFolder(modelName);
         using var model = ModelLoader.Load(new ModelSource { Model = folder });
         using var evaluator = Evaluator.FromModelFolder(folder, o.Data);
+        // The reward classifier's feature space as well: the search's defaults are chosen on it, never on the judge.
+        using var rewardSpace = new Evaluator([(TtsSearch.DefaultReward, ModelLoader.LoadClassifier(folder, TtsSearch.DefaultReward))], o.Data);
         var settings = model.Sampling with { MoreSmooth = false };
         var result = new JsonObject
         {
@@ -79,12 +82,14 @@ internal static class TtsBenchCommand
             if (n == 1) configs.Add(("plain", new VarDecoding()));
             else
             {
-                configs.Add(($"tts N={n}", new TtsSearch(n, o.Reward) { Lambda = o.Lambda, ClusterScales = o.Cluster, ResampleScales = o.Resample, ScheduleShape = o.Shape, Features = o.Features }));
+                foreach (int? draws in o.FinalDraws is { Length: > 0 } list ? list.Select(d => (int?)d) : [null])
+                    configs.Add((o.FinalDraws is { Length: > 1 } ? $"tts N={n} draws={draws}" : $"tts N={n}",
+                        new TtsSearch(n, o.Reward) { Lambda = o.Lambda, ClusterScales = o.Cluster, ResampleScales = o.Resample, ScheduleShape = o.Shape, Features = o.Features, FinalDraws = draws }));
                 configs.Add(($"best-of-{n}", TtsSearch.BestOfN(n, o.Reward)));
             }
             foreach (var (name, decoder) in configs)
             {
-                var row = Measure(model, evaluator, settings, name, n, decoder, o);
+                var row = Measure(model, evaluator, rewardSpace, settings, name, n, decoder, o);
                 double seconds = row["seconds_per_image"]!.GetValue<double>();
                 if (name == "plain") plainSeconds = seconds;
                 else if (!double.IsNaN(plainSeconds)) row["wall_time_vs_plain"] = Math.Round(seconds / plainSeconds, 2);
@@ -92,14 +97,14 @@ internal static class TtsBenchCommand
             }
         }
         result["configs"] = rows;
-        result["note"] = "tokens_per_image: query tokens through the transformer per image (both CFG halves counted once; plain = the sequence length); work_vs_plain = tokens / plain tokens; mean_reward: the reward classifier's log p(class | final image); judge: the model folder's judge (never seen by a sampler)";
+        result["note"] = "tokens_per_image: query tokens through the transformer per image (both CFG halves counted once; plain = the sequence length); work_vs_plain = tokens / plain tokens; mean_reward: the reward classifier's log p(class | final image); judge: the model folder's judge (never seen by a sampler); reward_space: accuracy and Fréchet distance in the reward classifier's features (what the search's defaults are chosen on); final_draws: last-scale draws per survivor (no transformer work; counted in tokens_per_image as the one pass they share)";
         return result;
     }
 
-    private static JsonObject Measure(ModelBundle model, Evaluator evaluator, SamplingSettings settings, string name, int budget, IDecoder decoder, Options o)
+    private static JsonObject Measure(ModelBundle model, Evaluator evaluator, Evaluator rewardSpace, SamplingSettings settings, string name, int budget, IDecoder decoder, Options o)
     {
         var generator = new ImageGenerator(model, decoder);
-        int widest = decoder is TtsSearch s ? s.Resolve(model).Schedule.Widest : 1;
+        int widest = decoder.RowsPerImage(model);
         int perCall = Math.Max(1, o.Rows / widest);
         var requests = Enumerable.Range(0, model.Classes.Count).SelectMany(c => Enumerable.Range(0, o.PerClass).Select(_ => c))
             .Select((c, i) => new SampleRequest(c, 1_000_000 + i, settings)).ToList();
@@ -110,7 +115,10 @@ internal static class TtsBenchCommand
         for (int at = 0; at < requests.Count; at += perCall)
         {
             var chunk = requests.Skip(at).Take(perCall).ToList();
-            images.AddRange(generator.Generate(chunk, onScale: p => tokens += (long)p.Session.Count * p.Session.PatchNums[p.Scale] * p.Session.PatchNums[p.Scale]).OfType<GeneratedImage>());
+            images.AddRange(generator.Generate(chunk, onScale: p =>
+            {
+                if (p.Scale == p.Session.NumScales - 1) tokens += p.Session.QueryTokens;
+            }).OfType<GeneratedImage>());
         }
         double seconds = clock.Elapsed.TotalSeconds;
         if (decoder is TtsSearch search)
@@ -131,10 +139,11 @@ internal static class TtsBenchCommand
         var x = ImageCodec.ToTensor(images.Select(i => i.Rgb).ToList(), model.ImageSize, CPU);
         var labels = images.Select(i => i.Request.ClassId).ToList();
         var judged = evaluator.Evaluate(x, labels);
+        var inRewardSpace = rewardSpace.Evaluate(x, labels);
         double meanReward = MeanReward(model, x, labels);
         int plainTokens = model.Vqvae.Config.PatchNums.Sum(p => p * p);
         double perImage = tokens / (double)images.Count;
-        Log($"{name}: judge {judged.JudgeAccuracy:F3}, FD {judged.Fd:F2} (floor {judged.FdFloor:F2}), reward {meanReward:F3}, work {perImage / plainTokens:F2}x, {seconds / images.Count * 1000:F1} ms/image");
+        Log($"{name}: judge {judged.JudgeAccuracy:F3}, FD {judged.Fd:F2} (floor {judged.FdFloor:F2}), reward-space FD {inRewardSpace.Fd:F2}, reward {meanReward:F3}, work {perImage / plainTokens:F2}x, {seconds / images.Count * 1000:F1} ms/image");
         var row = new JsonObject
         {
             ["config"] = name,
@@ -144,6 +153,12 @@ internal static class TtsBenchCommand
             ["frechet_distance"] = Math.Round(judged.Fd, 3),
             ["frechet_floor_real"] = Math.Round(judged.FdFloor, 3),
             ["mean_reward"] = Math.Round(meanReward, 4),
+            ["reward_space"] = new JsonObject
+            {
+                ["accuracy"] = Math.Round(inRewardSpace.JudgeAccuracy, 4),
+                ["frechet_distance"] = Math.Round(inRewardSpace.Fd, 3),
+                ["frechet_floor_real"] = Math.Round(inRewardSpace.FdFloor, 3),
+            },
             ["tokens_per_image"] = Math.Round(perImage, 1),
             ["work_vs_plain"] = Math.Round(perImage / plainTokens, 3),
             ["seconds_per_image"] = Math.Round(seconds / images.Count, 5),
@@ -157,6 +172,7 @@ internal static class TtsBenchCommand
             row["decoder"]!["resample_scales"] = new JsonArray(resample.Select(c => (JsonNode)c).ToArray());
             row["decoder"]!["lambda"] = lambda;
             row["decoder"]!["reward"] = t.Reward;
+            row["decoder"]!["final_draws"] = t.ResolveFinalDraws(model);
             if (ess.Count > 0) row["decoder"]!["resample_ess_fraction"] = new JsonObject(ess.OrderBy(e => e.Key).Select(e => KeyValuePair.Create($"scale{e.Key}", (JsonNode?)Math.Round(e.Value.Average(), 3))));
         }
         return row;

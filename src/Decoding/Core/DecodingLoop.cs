@@ -27,6 +27,7 @@ public static class DecodingLoop
             {
                 foreach (var hook in plan.Hooks) hook.AfterPass(session, si, done, passes, fixedTokens);
             };
+            session.CountPass(session.PatchNums[si] * session.PatchNums[si]);
             var logits = step.Logits(session, si);
             var (idxBl, hBChw) = step.Draw(session, si, logits, plan.SamplingAt(si), plan.Constraint);
             session.PassObserver = null;

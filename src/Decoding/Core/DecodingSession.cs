@@ -86,6 +86,16 @@ public sealed class DecodingSession : IDisposable
     /// <summary>Tokens drawn so far per row.</summary>
     public int TokensDone { get; private set; }
 
+    /// <summary>
+    /// Query tokens that went through a transformer so far, summed over rows and passes (both CFG halves counted once):
+    /// the work measure of search budgets. Counted by the loop (rows entering each scale's step) and by steps that run
+    /// extra passes (<see cref="CountPass"/>).
+    /// </summary>
+    public long QueryTokens { get; private set; }
+
+    /// <summary>Adds one transformer pass of <paramref name="tokensPerRow"/> query tokens for every current row to <see cref="QueryTokens"/>.</summary>
+    public void CountPass(int tokensPerRow) => QueryTokens += (long)Count * tokensPerRow;
+
     /// <summary>Tokens per row of the whole schedule.</summary>
     public int TokensTotal => PatchNums.Sum(p => p * p);
 
@@ -168,9 +178,12 @@ public sealed class DecodingSession : IDisposable
     /// <paramref name="fork"/> the first occurrence keeps the generator and the k-th repeat continues on
     /// <see cref="RowRandom.Fork"/>(salt) with salt = scales done · 2²⁰ + k, so copies diverge (search: tts-var.md §8.3)
     /// reproducibly from the row's seed and where the fork happened, whatever else shares the batch.
+    /// <paramref name="forkSalt"/> replaces scales done · 2²⁰ as the base of the salt (a second fork at the same point,
+    /// e.g. the final draws of a search, must not repeat the salts of the first).
     /// </summary>
-    public void Gather(IReadOnlyList<int> positions, bool fork = false)
+    public void Gather(IReadOnlyList<int> positions, bool fork = false, long? forkSalt = null)
     {
+        long saltBase = forkSalt ?? (long)ScalesDone << 20;
         if (positions.Count == 0) throw new ArgumentException("a gather must keep at least one row", nameof(positions));
         foreach (var p in positions)
             if (p < 0 || p >= Count) throw new ArgumentOutOfRangeException(nameof(positions), p, $"row must be in 0..{Count - 1}");
@@ -179,7 +192,7 @@ public sealed class DecodingSession : IDisposable
         foreach (var p in positions)
         {
             int k = repeats[p]++;
-            next.Add(k == 0 ? rows[p] : fork ? rows[p].Fork(((long)ScalesDone << 20) + k) : rows[p].Copy());
+            next.Add(k == 0 ? rows[p] : fork ? rows[p].Fork(saltBase + k) : rows[p].Copy());
         }
         for (int i = 0; i < Count; i++)
             if (repeats[i] == 0) rows[i].Dispose();

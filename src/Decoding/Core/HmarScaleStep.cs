@@ -55,6 +55,7 @@ public sealed class HmarScaleStep(HmarTransformer hmar, IReadOnlyList<int[]> tok
             var own = quantizer.OwnScaleInput(si, idx);
             var x = hmar.MaskedInput(session.NextInput, own, masked, si);
             var stepLogits = hmar.ScaleLogits(x, mods, cond, HmarTransformer.Head.Masked);
+            session.CountPass(l);
             var stepFiltered = TokenDraw.Unguided(session, stepLogits, scale);
             var drawn = TokenDraw.Sample(session, stepFiltered);
             // The constraint sees every draw; its forced positions are never masked, so only masked ones change here.

@@ -52,6 +52,26 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     /// <summary>Exact candidates per scale instead of scaling the shape to the budget (e.g. best-of-N, or the service's initial candidates).</summary>
     public IReadOnlyList<int>? Candidates { get; init; }
 
+    /// <summary>
+    /// Draws of the last scale per survivor from its one set of logits (<see cref="FinalDrawsStep"/>: more candidates
+    /// for the final best-of at no transformer work); null: the model's default (model.json <c>tts.final_draws</c>)
+    /// where the schedule has more than one candidate, else 1. Best-of-N always draws once.
+    /// </summary>
+    public int? FinalDraws { get; init; }
+
+    /// <summary>Largest <see cref="FinalDraws"/> accepted.</summary>
+    public const int MaxFinalDraws = 64;
+
+    /// <summary>The final draws per survivor used for <paramref name="model"/>.</summary>
+    public int ResolveFinalDraws(ModelBundle model)
+    {
+        if (ExactWidth is not null) return 1;
+        // The model's default applies to real searches only: a schedule of one candidate everywhere stays plain sampling.
+        int draws = FinalDraws ?? (Resolve(model).Schedule.Widest > 1 ? model.SearchDefaults?.FinalDraws : null) ?? 1;
+        if (draws < 1 || draws > MaxFinalDraws) throw new ArgumentOutOfRangeException(nameof(FinalDraws), draws, $"final draws must be in 1..{MaxFinalDraws}");
+        return draws;
+    }
+
     /// <summary>The decoder whose plan is searched (plain VAR on the default transformer unless given).</summary>
     public IDecoder Base { get; init; } = new VarDecoding();
 
@@ -71,7 +91,7 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
 
     /// <inheritdoc />
     public string BatchKey => string.Create(CultureInfo.InvariantCulture,
-        $"tts:{Budget:R}:{Reward}:{Features ?? "auto"}:c={List(ClusterScales)}:r={List(ResampleScales)}:l={Lambda?.ToString("R", CultureInfo.InvariantCulture) ?? "auto"}:{Potential}:n={List(Candidates)}:s={(ScheduleShape is null ? "auto" : string.Join(",", ScheduleShape.Select(x => x.ToString("R", CultureInfo.InvariantCulture))))}:w={ExactWidth}:i={InitialCandidates}|{Base.BatchKey}");
+        $"tts:{Budget:R}:{Reward}:{Features ?? "auto"}:c={List(ClusterScales)}:r={List(ResampleScales)}:l={Lambda?.ToString("R", CultureInfo.InvariantCulture) ?? "auto"}:{Potential}:n={List(Candidates)}:s={(ScheduleShape is null ? "auto" : string.Join(",", ScheduleShape.Select(x => x.ToString("R", CultureInfo.InvariantCulture))))}:w={ExactWidth}:i={InitialCandidates}:d={FinalDraws}|{Base.BatchKey}");
 
     /// <summary>The settings resolved for <paramref name="model"/>: which scales cluster and resample, λ, the schedule.</summary>
     public (IReadOnlyList<int> Cluster, IReadOnlyList<int> Resample, double Lambda, SearchSchedule Schedule) Resolve(ModelBundle model)
@@ -129,13 +149,25 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     }
 
     /// <inheritdoc />
-    public int RowsPerImage(ModelBundle model) => Resolve(model).Schedule.Widest;
+    public int RowsPerImage(ModelBundle model)
+    {
+        var schedule = Resolve(model).Schedule;
+        return Math.Max(schedule.Widest, schedule.Candidates[^1] * ResolveFinalDraws(model));
+    }
 
     /// <inheritdoc />
     public DecodingPlan Plan(ModelBundle model)
     {
         var (cluster, resample, lambda, schedule) = Resolve(model);
         var basePlan = Base.Plan(model);
+        int draws = ResolveFinalDraws(model);
+        if (draws > 1)
+            basePlan = new DecodingPlan(basePlan.NumScales, basePlan.Segments.Select(s => s.End == basePlan.NumScales ? s with { Step = new FinalDrawsStep(s.Step, draws) } : s).ToArray())
+            {
+                Scales = basePlan.Scales,
+                Constraint = basePlan.Constraint,
+                Hooks = basePlan.Hooks,
+            };
         var hooks = new List<IScaleHook>();
         ISearchReward reward;
         if (Reward == ImplicitReward.RoleName)

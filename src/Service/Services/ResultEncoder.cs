@@ -52,6 +52,7 @@ public static class ResultEncoder
             message.Settings.Budget = search.InitialCandidates is null ? search.Budget : Math.Round(schedule.Work, 3);
             message.Settings.Reward = search.Reward;
             message.Settings.CandidatesPerScale.AddRange(schedule.Candidates);
+            message.Settings.FinalDraws = search.ResolveFinalDraws(plan.Model.Model);
         }
         switch (plan.Output.Encoding)
         {

@@ -80,6 +80,62 @@ public class TtsSearchTests
         Assert.Contains(Enumerable.Range(0, 4), i => !plain[i].Tokens.SelectMany(t => t).SequenceEqual(batched[i].Tokens.SelectMany(t => t)));
     }
 
+    [Fact]
+    public void FinalDrawsAddCandidatesWithoutTransformerWork()
+    {
+        using var model = TinyModels.Create();
+        var requests = Requests((2, 81), (0, 82));
+        var search = TinySearch(4);
+        var drawn = search with { FinalDraws = 3 };
+        var schedule = search.Resolve(model).Schedule;
+        Assert.Equal(Math.Max(schedule.Widest, schedule.Candidates[^1] * 3), drawn.RowsPerImage(model));
+
+        (long Tokens, List<(int Origin, string Last, double Reward)> Final, IReadOnlyList<GeneratedImage> Images) Run(TtsSearch s, IReadOnlyList<SampleRequest> r)
+        {
+            var final = new List<(int, string, double)>();
+            long tokens = 0;
+            var images = new ImageGenerator(model, s with
+            {
+                OnRewards = (si, session, rewards) =>
+                {
+                    if (si == session.NumScales - 1)
+                        final.AddRange(session.Rows.Select((row, i) => (row.Origin, string.Join(",", row.Tokens[si]), rewards[i])));
+                },
+            }).Generate(r, onScale: p => tokens = p.Scale == p.Session.NumScales - 1 ? tokens + p.Session.QueryTokens : tokens);
+            return (tokens, final, images.Select(i => i!).ToArray());
+        }
+
+        var once = Run(search, requests);
+        var thrice = Run(drawn, requests);
+        // The same transformer work: the extra rows draw from logits computed once per survivor.
+        int plainTokens = model.Vqvae.Config.PatchNums.Sum(p => p * p);
+        Assert.Equal((long)Math.Round(schedule.Work * plainTokens * requests.Length), once.Tokens);
+        Assert.Equal(once.Tokens, thrice.Tokens);
+        Assert.Equal(3 * once.Final.Count, thrice.Final.Count);
+        // The first draw of each survivor is the candidate the search makes without extra draws, so the final pick
+        // (the best by reward) is at least as good, and the extra draws really differ.
+        Assert.Subset(thrice.Final.Select(f => f.Last).ToHashSet(), once.Final.Select(f => f.Last).ToHashSet());
+        Assert.True(thrice.Final.Select(f => f.Last).Distinct().Count() > once.Final.Select(f => f.Last).Distinct().Count(), "the extra draws repeated the first");
+        for (int o = 0; o < requests.Length; o++)
+            Assert.True(thrice.Final.Where(f => f.Origin == o).Max(f => f.Reward) >= once.Final.Where(f => f.Origin == o).Max(f => f.Reward) - 1e-9);
+        // Reproducible and independent of the batch.
+        var alone = Run(drawn, [requests[1]]);
+        Assert.Equal(thrice.Images[1].Tokens, alone.Images[0].Tokens);
+        // Best-of-N and budget 1 never widen.
+        Assert.Equal(1, (TtsSearch.BestOfN(2, ImplicitReward.RoleName) with { FinalDraws = 4 }).ResolveFinalDraws(model));
+        Assert.Throws<ArgumentOutOfRangeException>(() => (search with { FinalDraws = 0 }).Plan(model));
+    }
+
+    [Fact]
+    public void QueryTokensCountEveryPassOfEveryRow()
+    {
+        using var model = TinyModels.Create();
+        long tokens = 0;
+        var requests = Requests((1, 91), (2, 92), (3, 93));
+        new ImageGenerator(model, new VarDecoding()).Generate(requests, onScale: p => tokens = p.Session.QueryTokens);
+        Assert.Equal(requests.Length * model.Vqvae.Config.PatchNums.Sum(p => p * p), tokens);
+    }
+
     /// <summary>Notes the rows' generators after a scale and can subset the batch there; its recorder keeps every row before the final pick.</summary>
     private sealed class Probe(int scale, int? keep) : IScaleHook
     {
