@@ -18,6 +18,9 @@ public sealed record SearchDefaults
     /// <summary>Draws of the last scale per survivor for the final best-of (no transformer work; 1 = off).</summary>
     public int? FinalDraws { get; init; }
 
+    /// <summary>Draws per candidate at each resample scale (no transformer work; 1 = off).</summary>
+    public int? ResampleDraws { get; init; }
+
     /// <summary>The measurement behind the choice.</summary>
     public string? Note { get; init; }
 }

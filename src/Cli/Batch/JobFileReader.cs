@@ -19,7 +19,7 @@ internal static class JobFileReader
     [
         "model", "class", "class_id", "class_name", "count", "seed", "seeds", "cfg", "top_k", "top_p", "more_smooth",
         "decoder", "draft_scales", "refiner", "refiner_model", "refiner_transformer", "refiner_cfg", "temperatures",
-        "budget", "reward", "lambda", "cluster_scales", "resample_scales", "potential", "features", "final_draws", "steps_per_scale",
+        "budget", "reward", "lambda", "cluster_scales", "resample_scales", "potential", "features", "final_draws", "resample_draws", "steps_per_scale",
         "name", "image", "mask", "box", "mode", "feather",
     ];
 
@@ -136,7 +136,7 @@ internal static class JobFileReader
                 settings = inner;
                 foreach (var key in inner.Select(kv => kv.Key))
                     if (key is not ("draft_scales" or "refiner" or "refiner_model" or "refiner_transformer" or "refiner_cfg" or "temperatures"
-                        or "budget" or "reward" or "lambda" or "cluster_scales" or "resample_scales" or "potential" or "features" or "final_draws" or "steps_per_scale"))
+                        or "budget" or "reward" or "lambda" or "cluster_scales" or "resample_scales" or "potential" or "features" or "final_draws" or "resample_draws" or "steps_per_scale"))
                         throw new ArgumentException($"unknown decoder setting '{key}'");
                 break;
             default: throw new ArgumentException("'decoder' is a name (\"var\", \"code\") or {\"code\": {settings}}");
@@ -157,6 +157,7 @@ internal static class JobFileReader
             Potential = Text(settings, "potential"),
             Features = Text(settings, "features"),
             FinalDraws = settings["final_draws"] is { } d ? Integer(d, "final_draws") : null,
+            ResampleDraws = settings["resample_draws"] is { } rd ? Integer(rd, "resample_draws") : null,
             Steps = Scales(settings, "steps_per_scale"),
             FieldNames = true,
         };

@@ -23,6 +23,7 @@ internal sealed class DecoderArguments
     public readonly Option<string?> ResampleScales = new("--resample-scales") { Description = "TTS-VAR: scales after which candidates are resampled by reward, comma-separated 0-based (empty string = none). Default: the model's." };
     public readonly Option<string?> PotentialOption = new("--potential") { Description = "TTS-VAR: potential of the resampling weights: value (default), diff, sum or max." };
     public readonly Option<int?> FinalDraws = new("--final-draws") { Description = "TTS-VAR: draws of the last scale per survivor from its one set of logits, all scored for the final best-of (more candidates at no transformer work: the tokens of a scale are drawn independently given the logits). Default: the model's (model.json tts.final_draws), else 1." };
+    public readonly Option<int?> ResampleDraws = new("--resample-draws") { Description = "TTS-VAR: draws per candidate at each resample scale from its one set of logits; the resampling then chooses among all of them (no transformer work). Default: the model's (model.json tts.resample_draws), else 1." };
     public readonly Option<string?> Features = new("--features") { Description = "TTS-VAR: features for clustering: latent (f̂ itself, the default) or a classifier of the model (reward: its last spatial feature map)." };
 
     /// <summary>CoDe's sampler temperatures for the 10-scale 256² models (code.md §2.2: [1.1]·7 + [1.0]·3).</summary>
@@ -30,7 +31,7 @@ internal sealed class DecoderArguments
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Decoder, Steps, DraftScales, Refiner, RefinerCfg, Temperatures, Budget, Reward, Lambda, ClusterScales, ResampleScales, PotentialOption, Features, FinalDraws }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Decoder, Steps, DraftScales, Refiner, RefinerCfg, Temperatures, Budget, Reward, Lambda, ClusterScales, ResampleScales, PotentialOption, Features, FinalDraws, ResampleDraws }) cmd.Options.Add(o);
     }
 
     /// <summary>HMAR's passes per scale from <c>--steps</c>, or null when not given.</summary>
@@ -53,6 +54,7 @@ internal sealed class DecoderArguments
         Potential = pr.GetValue(PotentialOption),
         Features = pr.GetValue(Features),
         FinalDraws = pr.GetValue(FinalDraws),
+        ResampleDraws = pr.GetValue(ResampleDraws),
     }, model);
 
     /// <summary>
@@ -70,7 +72,7 @@ internal sealed class DecoderArguments
         switch (kind)
         {
             case "var" or "code" when choice.SearchGiven:
-                throw new ArgumentException($"{Name("--budget")}, {Name("--reward")}, {Name("--lambda")}, {Name("--cluster-scales")}, {Name("--resample-scales")}, {Name("--potential")}, {Name("--features")} and {Name("--final-draws")} need {Name("--decoder")} tts");
+                throw new ArgumentException($"{Name("--budget")}, {Name("--reward")}, {Name("--lambda")}, {Name("--cluster-scales")}, {Name("--resample-scales")}, {Name("--potential")}, {Name("--features")}, {Name("--final-draws")} and {Name("--resample-draws")} need {Name("--decoder")} tts");
             case "var":
                 if (choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null)
                     throw new ArgumentException($"{Name("--draft-scales")}, {Name("--refiner-transformer")}, {Name("--refiner-cfg")} and {Name("--temperatures")} need {Name("--decoder")} code");
@@ -101,6 +103,7 @@ internal sealed class DecoderArguments
                     Potential = ParsePotential(choice.Potential, Name("--potential")),
                     Features = choice.Features,
                     FinalDraws = choice.FinalDraws,
+                    ResampleDraws = choice.ResampleDraws,
                     Base = new VarDecoding(model.DefaultTransformer),
                 };
                 search.Plan(model);

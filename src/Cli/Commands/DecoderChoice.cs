@@ -45,8 +45,11 @@ internal sealed record DecoderChoice
     /// <summary>TTS-VAR: draws of the last scale per survivor (null = the model's).</summary>
     public int? FinalDraws { get; init; }
 
+    /// <summary>TTS-VAR: draws per candidate at each resample scale (null = the model's).</summary>
+    public int? ResampleDraws { get; init; }
+
     /// <summary>Whether any TTS-VAR setting was given.</summary>
-    public bool SearchGiven => Budget is not null || Reward is not null || Lambda is not null || ClusterScales is not null || ResampleScales is not null || Potential is not null || Features is not null || FinalDraws is not null;
+    public bool SearchGiven => Budget is not null || Reward is not null || Lambda is not null || ClusterScales is not null || ResampleScales is not null || Potential is not null || Features is not null || FinalDraws is not null || ResampleDraws is not null;
 
     /// <summary>Errors name job-line fields (<c>draft_scales</c>) instead of options (<c>--draft-scales</c>).</summary>
     public bool FieldNames { get; init; }

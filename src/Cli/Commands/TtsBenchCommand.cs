@@ -33,18 +33,20 @@ internal static class TtsBenchCommand
         var resample = new Option<string?>("--resample-scales") { Description = "Resample scales for TTS-VAR (default: the model's)." };
         var shape = new Option<string?>("--shape") { Description = "TTS-VAR schedule shape, relative candidates per scale (default: the model's)." };
         var finalDraws = new Option<string?>("--final-draws") { Description = "TTS-VAR: draws of the last scale per survivor from its logits; a comma-separated list compares several (default: the model's)." };
+        var resampleDraws = new Option<string?>("--resample-draws") { Description = "TTS-VAR: draws per candidate at each resample scale from its logits; a comma-separated list compares several (default: the model's)." };
         var features = new Option<string?>("--features") { Description = "TTS-VAR clustering features: reward or latent (default: the decoder's)." };
         var rowsPerCall = new Option<int>("--rows") { Description = "Candidate rows per generation call (requests per call = rows / widest).", DefaultValueFactory = _ => 256 };
         var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: all cores)." };
         var data = new Option<string?>("--data") { Description = "Fashion-MNIST folder for the judge's reference statistics." };
         var cmd = new Command("tts", "Benchmark TTS-VAR test-time search against best-of-N of equal transformer work and plain sampling (judge accuracy, Fréchet distance, reward, work, wall time), with the reward-correlation study behind its defaults; prints JSON.");
-        foreach (var o in new Option[] { model, budgets, perClass, studyPerClass, reward, lambda, cluster, resample, shape, features, finalDraws, rowsPerCall, threads, data }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, budgets, perClass, studyPerClass, reward, lambda, cluster, resample, shape, features, finalDraws, resampleDraws, rowsPerCall, threads, data }) cmd.Options.Add(o);
         cmd.SetAction(pr => CommandRunner.Run(() =>
         {
             ModelArguments.ApplyThreads(pr.GetValue(threads));
             var options = new Options(ModelArguments.ParseInts(pr.GetValue(budgets)) ?? [1, 2, 4, 8], pr.GetValue(perClass), pr.GetValue(studyPerClass),
                 pr.GetValue(reward) ?? TtsSearch.DefaultReward, pr.GetValue(lambda), Scales(pr.GetValue(cluster)), Scales(pr.GetValue(resample)),
-                Math.Max(1, pr.GetValue(rowsPerCall)), pr.GetValue(data), pr.GetValue(shape) is { } sh ? sh.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null, pr.GetValue(features), pr.GetValue(finalDraws) is { } fd ? ModelArguments.ParseInts(fd) : null);
+                Math.Max(1, pr.GetValue(rowsPerCall)), pr.GetValue(data), pr.GetValue(shape) is { } sh ? sh.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : null, pr.GetValue(features), pr.GetValue(finalDraws) is { } fd ? ModelArguments.ParseInts(fd) : null,
+                pr.GetValue(resampleDraws) is { } rd ? ModelArguments.ParseInts(rd) : null);
             var result = Run(pr.GetValue(model)!, options);
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -52,7 +54,7 @@ internal static class TtsBenchCommand
         return cmd;
     }
 
-    private sealed record Options(int[] Budgets, int PerClass, int StudyPerClass, string Reward, double? Lambda, int[]? Cluster, int[]? Resample, int Rows, string? Data, double[]? Shape, string? Features, int[]? FinalDraws);
+    private sealed record Options(int[] Budgets, int PerClass, int StudyPerClass, string Reward, double? Lambda, int[]? Cluster, int[]? Resample, int Rows, string? Data, double[]? Shape, string? Features, int[]? FinalDraws, int[]? ResampleDraws);
 
     private static int[]? Scales(string? text) => text is null ? null : ModelArguments.ParseInts(text) ?? [];
 
@@ -83,8 +85,9 @@ internal static class TtsBenchCommand
             else
             {
                 foreach (int? draws in o.FinalDraws is { Length: > 0 } list ? list.Select(d => (int?)d) : [null])
-                    configs.Add((o.FinalDraws is { Length: > 1 } ? $"tts N={n} draws={draws}" : $"tts N={n}",
-                        new TtsSearch(n, o.Reward) { Lambda = o.Lambda, ClusterScales = o.Cluster, ResampleScales = o.Resample, ScheduleShape = o.Shape, Features = o.Features, FinalDraws = draws }));
+                    foreach (int? rdraws in o.ResampleDraws is { Length: > 0 } rlist ? rlist.Select(d => (int?)d) : [null])
+                        configs.Add(((o.FinalDraws?.Length ?? 0) + (o.ResampleDraws?.Length ?? 0) > 2 ? $"tts N={n} draws={draws?.ToString() ?? "default"}/{rdraws?.ToString() ?? "default"}" : $"tts N={n}",
+                            new TtsSearch(n, o.Reward) { Lambda = o.Lambda, ClusterScales = o.Cluster, ResampleScales = o.Resample, ScheduleShape = o.Shape, Features = o.Features, FinalDraws = draws, ResampleDraws = rdraws }));
                 configs.Add(($"best-of-{n}", TtsSearch.BestOfN(n, o.Reward)));
             }
             foreach (var (name, decoder) in configs)
@@ -173,6 +176,7 @@ internal static class TtsBenchCommand
             row["decoder"]!["lambda"] = lambda;
             row["decoder"]!["reward"] = t.Reward;
             row["decoder"]!["final_draws"] = t.ResolveFinalDraws(model);
+            row["decoder"]!["resample_draws"] = t.ResolveResampleDraws(model);
             if (ess.Count > 0) row["decoder"]!["resample_ess_fraction"] = new JsonObject(ess.OrderBy(e => e.Key).Select(e => KeyValuePair.Create($"scale{e.Key}", (JsonNode?)Math.Round(e.Value.Average(), 3))));
         }
         return row;

@@ -53,23 +53,43 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     public IReadOnlyList<int>? Candidates { get; init; }
 
     /// <summary>
-    /// Draws of the last scale per survivor from its one set of logits (<see cref="FinalDrawsStep"/>: more candidates
+    /// Draws of the last scale per survivor from its one set of logits (<see cref="ExtraDrawsStep"/>: more candidates
     /// for the final best-of at no transformer work); null: the model's default (model.json <c>tts.final_draws</c>)
     /// where the schedule has more than one candidate, else 1. Best-of-N always draws once.
     /// </summary>
     public int? FinalDraws { get; init; }
 
-    /// <summary>Largest <see cref="FinalDraws"/> accepted.</summary>
+    /// <summary>
+    /// Draws per candidate at each resample scale from its one set of logits: the resampling then chooses among
+    /// candidates × draws (no transformer work); null: the model's default (model.json <c>tts.resample_draws</c>) where
+    /// the schedule has more than one candidate, else 1.
+    /// </summary>
+    public int? ResampleDraws { get; init; }
+
+    /// <summary>Largest <see cref="FinalDraws"/> or <see cref="ResampleDraws"/> accepted.</summary>
     public const int MaxFinalDraws = 64;
 
     /// <summary>The final draws per survivor used for <paramref name="model"/>.</summary>
-    public int ResolveFinalDraws(ModelBundle model)
+    public int ResolveFinalDraws(ModelBundle model) => ResolveDraws(model, FinalDraws, model.SearchDefaults?.FinalDraws, nameof(FinalDraws));
+
+    /// <summary>The draws per candidate at each resample scale used for <paramref name="model"/>.</summary>
+    public int ResolveResampleDraws(ModelBundle model) => ResolveDraws(model, ResampleDraws, model.SearchDefaults?.ResampleDraws, nameof(ResampleDraws));
+
+    private int ResolveDraws(ModelBundle model, int? given, int? modelDefault, string name)
     {
         if (ExactWidth is not null) return 1;
         // The model's default applies to real searches only: a schedule of one candidate everywhere stays plain sampling.
-        int draws = FinalDraws ?? (Resolve(model).Schedule.Widest > 1 ? model.SearchDefaults?.FinalDraws : null) ?? 1;
-        if (draws < 1 || draws > MaxFinalDraws) throw new ArgumentOutOfRangeException(nameof(FinalDraws), draws, $"final draws must be in 1..{MaxFinalDraws}");
+        int draws = given ?? (Resolve(model).Schedule.Widest > 1 ? modelDefault : null) ?? 1;
+        if (draws < 1 || draws > MaxFinalDraws) throw new ArgumentOutOfRangeException(name, draws, $"draws must be in 1..{MaxFinalDraws}");
         return draws;
+    }
+
+    /// <summary>Draws per candidate at scale <paramref name="si"/> (1 where no extra draws are made).</summary>
+    public int DrawsAt(ModelBundle model, int si)
+    {
+        var (_, resample, _, _) = Resolve(model);
+        int k = model.Vqvae.Config.PatchNums.Length;
+        return si == k - 1 ? ResolveFinalDraws(model) : resample.Contains(si) ? ResolveResampleDraws(model) : 1;
     }
 
     /// <summary>The decoder whose plan is searched (plain VAR on the default transformer unless given).</summary>
@@ -91,7 +111,7 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
 
     /// <inheritdoc />
     public string BatchKey => string.Create(CultureInfo.InvariantCulture,
-        $"tts:{Budget:R}:{Reward}:{Features ?? "auto"}:c={List(ClusterScales)}:r={List(ResampleScales)}:l={Lambda?.ToString("R", CultureInfo.InvariantCulture) ?? "auto"}:{Potential}:n={List(Candidates)}:s={(ScheduleShape is null ? "auto" : string.Join(",", ScheduleShape.Select(x => x.ToString("R", CultureInfo.InvariantCulture))))}:w={ExactWidth}:i={InitialCandidates}:d={FinalDraws}|{Base.BatchKey}");
+        $"tts:{Budget:R}:{Reward}:{Features ?? "auto"}:c={List(ClusterScales)}:r={List(ResampleScales)}:l={Lambda?.ToString("R", CultureInfo.InvariantCulture) ?? "auto"}:{Potential}:n={List(Candidates)}:s={(ScheduleShape is null ? "auto" : string.Join(",", ScheduleShape.Select(x => x.ToString("R", CultureInfo.InvariantCulture))))}:w={ExactWidth}:i={InitialCandidates}:d={FinalDraws}:rd={ResampleDraws}|{Base.BatchKey}");
 
     /// <summary>The settings resolved for <paramref name="model"/>: which scales cluster and resample, λ, the schedule.</summary>
     public (IReadOnlyList<int> Cluster, IReadOnlyList<int> Resample, double Lambda, SearchSchedule Schedule) Resolve(ModelBundle model)
@@ -152,7 +172,7 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     public int RowsPerImage(ModelBundle model)
     {
         var schedule = Resolve(model).Schedule;
-        return Math.Max(schedule.Widest, schedule.Candidates[^1] * ResolveFinalDraws(model));
+        return Enumerable.Range(0, schedule.Candidates.Count).Max(si => schedule.Candidates[si] * DrawsAt(model, si));
     }
 
     /// <inheritdoc />
@@ -160,9 +180,9 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     {
         var (cluster, resample, lambda, schedule) = Resolve(model);
         var basePlan = Base.Plan(model);
-        int draws = ResolveFinalDraws(model);
-        if (draws > 1)
-            basePlan = new DecodingPlan(basePlan.NumScales, basePlan.Segments.Select(s => s.End == basePlan.NumScales ? s with { Step = new FinalDrawsStep(s.Step, draws) } : s).ToArray())
+        var draws = Enumerable.Range(0, basePlan.NumScales).Select(si => DrawsAt(model, si)).ToArray();
+        if (draws.Any(d => d > 1))
+            basePlan = new DecodingPlan(basePlan.NumScales, basePlan.Segments.Select(s => s with { Step = new ExtraDrawsStep(s.Step, si => draws[si]) }).ToArray())
             {
                 Scales = basePlan.Scales,
                 Constraint = basePlan.Constraint,

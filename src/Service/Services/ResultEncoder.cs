@@ -53,6 +53,7 @@ public static class ResultEncoder
             message.Settings.Reward = search.Reward;
             message.Settings.CandidatesPerScale.AddRange(schedule.Candidates);
             message.Settings.FinalDraws = search.ResolveFinalDraws(plan.Model.Model);
+            message.Settings.ResampleDraws = search.ResolveResampleDraws(plan.Model.Model);
         }
         switch (plan.Output.Encoding)
         {

@@ -231,11 +231,14 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
             violations.Add(prefix + "initial_candidates", $"initial_candidates {tts.InitialCandidates} is out of range 1..{limits.MaxBatchRows} (0 = set by budget)");
         if (tts.FinalDraws < 0 || tts.FinalDraws > TtsSearch.MaxFinalDraws)
             violations.Add(prefix + "final_draws", $"final_draws {tts.FinalDraws} is out of range 1..{TtsSearch.MaxFinalDraws} (0 = the model's default)");
+        if (tts.ResampleDraws < 0 || tts.ResampleDraws > TtsSearch.MaxFinalDraws)
+            violations.Add(prefix + "resample_draws", $"resample_draws {tts.ResampleDraws} is out of range 1..{TtsSearch.MaxFinalDraws} (0 = the model's default)");
         if (violations.Count > before) return null;
         var search = new TtsSearch(tts.Budget == 0 ? (tts.InitialCandidates == 0 ? DefaultSearchBudget : 1) : tts.Budget, reward)
         {
             InitialCandidates = tts.InitialCandidates == 0 ? null : tts.InitialCandidates,
             FinalDraws = tts.FinalDraws == 0 ? null : tts.FinalDraws,
+            ResampleDraws = tts.ResampleDraws == 0 ? null : tts.ResampleDraws,
         };
         int rows;
         try

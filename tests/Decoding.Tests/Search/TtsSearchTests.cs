@@ -121,9 +121,17 @@ public class TtsSearchTests
         // Reproducible and independent of the batch.
         var alone = Run(drawn, [requests[1]]);
         Assert.Equal(thrice.Images[1].Tokens, alone.Images[0].Tokens);
+        // Extra draws at the resample scales too: the resampling chooses among candidates × draws, still at the same work.
+        var wide = search with { FinalDraws = 2, ResampleDraws = 3 };
+        Assert.Equal(Enumerable.Range(0, schedule.Candidates.Count).Max(si => schedule.Candidates[si] * (si == schedule.Candidates.Count - 1 ? 2 : si is 1 or 2 ? 3 : 1)), wide.RowsPerImage(model));
+        var widened = Run(wide, requests);
+        Assert.Equal(once.Tokens, widened.Tokens);
+        Assert.Equal(2 * once.Final.Count, widened.Final.Count);
+        Assert.Equal(widened.Images[1].Tokens, Run(wide, [requests[1]]).Images[0].Tokens);
         // Best-of-N and budget 1 never widen.
         Assert.Equal(1, (TtsSearch.BestOfN(2, ImplicitReward.RoleName) with { FinalDraws = 4 }).ResolveFinalDraws(model));
         Assert.Throws<ArgumentOutOfRangeException>(() => (search with { FinalDraws = 0 }).Plan(model));
+        Assert.Throws<ArgumentOutOfRangeException>(() => (search with { ResampleDraws = TtsSearch.MaxFinalDraws + 1 }).Plan(model));
     }
 
     [Fact]
