@@ -56,6 +56,10 @@ public sealed record DecodingPlan
     /// <summary>The sampling settings at scale <paramref name="si"/>.</summary>
     public ScaleSampling SamplingAt(int si) => scales is { } s ? s[si] : ScaleSampling.RowSettings;
 
+    /// <summary>This plan with every segment's step replaced by <paramref name="wrap"/>(step); settings, constraint and hooks kept.</summary>
+    public DecodingPlan WithSteps(Func<IScaleStep, IScaleStep> wrap) =>
+        new(NumScales, Segments.Select(s => s with { Step = wrap(s.Step) }).ToArray()) { Scales = Scales, Constraint = Constraint, Hooks = Hooks };
+
     /// <summary>This plan with <paramref name="hook"/> run after its own hooks.</summary>
     public DecodingPlan WithHook(IScaleHook hook) => this with { Hooks = [.. Hooks, hook] };
 }

@@ -67,29 +67,31 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     public int? ResampleDraws { get; init; }
 
     /// <summary>Largest <see cref="FinalDraws"/> or <see cref="ResampleDraws"/> accepted.</summary>
-    public const int MaxFinalDraws = 64;
+    public const int MaxDraws = 64;
 
     /// <summary>The final draws per survivor used for <paramref name="model"/>.</summary>
-    public int ResolveFinalDraws(ModelBundle model) => ResolveDraws(model, FinalDraws, model.SearchDefaults?.FinalDraws, nameof(FinalDraws));
+    public int ResolveFinalDraws(ModelBundle model) => ResolveDraws(Resolve(model).Schedule, FinalDraws, model.SearchDefaults?.FinalDraws, nameof(FinalDraws));
 
     /// <summary>The draws per candidate at each resample scale used for <paramref name="model"/>.</summary>
-    public int ResolveResampleDraws(ModelBundle model) => ResolveDraws(model, ResampleDraws, model.SearchDefaults?.ResampleDraws, nameof(ResampleDraws));
+    public int ResolveResampleDraws(ModelBundle model) => ResolveDraws(Resolve(model).Schedule, ResampleDraws, model.SearchDefaults?.ResampleDraws, nameof(ResampleDraws));
 
-    private int ResolveDraws(ModelBundle model, int? given, int? modelDefault, string name)
+    private int ResolveDraws(SearchSchedule schedule, int? given, int? modelDefault, string name)
     {
         if (ExactWidth is not null) return 1;
         // The model's default applies to real searches only: a schedule of one candidate everywhere stays plain sampling.
-        int draws = given ?? (Resolve(model).Schedule.Widest > 1 ? modelDefault : null) ?? 1;
-        if (draws < 1 || draws > MaxFinalDraws) throw new ArgumentOutOfRangeException(name, draws, $"draws must be in 1..{MaxFinalDraws}");
+        int draws = given ?? (schedule.Widest > 1 ? modelDefault : null) ?? 1;
+        if (draws < 1 || draws > MaxDraws) throw new ArgumentOutOfRangeException(name, draws, $"draws must be in 1..{MaxDraws}");
         return draws;
     }
 
-    /// <summary>Draws per candidate at scale <paramref name="si"/> (1 where no extra draws are made).</summary>
-    public int DrawsAt(ModelBundle model, int si)
+    /// <summary>Draws per candidate at each scale (1 where no extra draws are made), from one resolution of the settings.</summary>
+    public int[] DrawsPerScale(ModelBundle model)
     {
-        var (_, resample, _, _) = Resolve(model);
-        int k = model.Vqvae.Config.PatchNums.Length;
-        return si == k - 1 ? ResolveFinalDraws(model) : resample.Contains(si) ? ResolveResampleDraws(model) : 1;
+        var (_, resample, _, schedule) = Resolve(model);
+        int k = schedule.Candidates.Count;
+        int final = ResolveDraws(schedule, FinalDraws, model.SearchDefaults?.FinalDraws, nameof(FinalDraws));
+        int atResample = ResolveDraws(schedule, ResampleDraws, model.SearchDefaults?.ResampleDraws, nameof(ResampleDraws));
+        return Enumerable.Range(0, k).Select(si => si == k - 1 ? final : resample.Contains(si) ? atResample : 1).ToArray();
     }
 
     /// <summary>The decoder whose plan is searched (plain VAR on the default transformer unless given).</summary>
@@ -172,7 +174,8 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     public int RowsPerImage(ModelBundle model)
     {
         var schedule = Resolve(model).Schedule;
-        return Enumerable.Range(0, schedule.Candidates.Count).Max(si => schedule.Candidates[si] * DrawsAt(model, si));
+        var draws = DrawsPerScale(model);
+        return schedule.Candidates.Select((c, si) => c * draws[si]).Max();
     }
 
     /// <inheritdoc />
@@ -180,25 +183,14 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     {
         var (cluster, resample, lambda, schedule) = Resolve(model);
         var basePlan = Base.Plan(model);
-        var draws = Enumerable.Range(0, basePlan.NumScales).Select(si => DrawsAt(model, si)).ToArray();
-        if (draws.Any(d => d > 1))
-            basePlan = new DecodingPlan(basePlan.NumScales, basePlan.Segments.Select(s => s with { Step = new ExtraDrawsStep(s.Step, si => draws[si]) }).ToArray())
-            {
-                Scales = basePlan.Scales,
-                Constraint = basePlan.Constraint,
-                Hooks = basePlan.Hooks,
-            };
+        var draws = DrawsPerScale(model);
+        if (draws.Any(d => d > 1)) basePlan = basePlan.WithSteps(step => new ExtraDrawsStep(step, si => draws[si]));
         var hooks = new List<IScaleHook>();
         ISearchReward reward;
         if (Reward == ImplicitReward.RoleName)
         {
             var recorder = new ImplicitLikelihoodRecorder();
-            basePlan = new DecodingPlan(basePlan.NumScales, basePlan.Segments.Select(s => s with { Step = recorder.Wrap(s.Step) }).ToArray())
-            {
-                Scales = basePlan.Scales,
-                Constraint = basePlan.Constraint,
-                Hooks = basePlan.Hooks,
-            };
+            basePlan = basePlan.WithSteps(recorder.Wrap);
             hooks.Add(recorder);
             reward = new ImplicitReward();
         }

@@ -229,10 +229,10 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
             violations.Add(prefix + "budget", $"budget {tts.Budget} is out of range 1..{TtsSearch.MaxBudget} (plain samples of work; 0 = the default, {DefaultSearchBudget})");
         if (tts.InitialCandidates < 0 || tts.InitialCandidates > limits.MaxBatchRows)
             violations.Add(prefix + "initial_candidates", $"initial_candidates {tts.InitialCandidates} is out of range 1..{limits.MaxBatchRows} (0 = set by budget)");
-        if (tts.FinalDraws < 0 || tts.FinalDraws > TtsSearch.MaxFinalDraws)
-            violations.Add(prefix + "final_draws", $"final_draws {tts.FinalDraws} is out of range 1..{TtsSearch.MaxFinalDraws} (0 = the model's default)");
-        if (tts.ResampleDraws < 0 || tts.ResampleDraws > TtsSearch.MaxFinalDraws)
-            violations.Add(prefix + "resample_draws", $"resample_draws {tts.ResampleDraws} is out of range 1..{TtsSearch.MaxFinalDraws} (0 = the model's default)");
+        if (tts.FinalDraws < 0 || tts.FinalDraws > TtsSearch.MaxDraws)
+            violations.Add(prefix + "final_draws", $"final_draws {tts.FinalDraws} is out of range 1..{TtsSearch.MaxDraws} (0 = the model's default)");
+        if (tts.ResampleDraws < 0 || tts.ResampleDraws > TtsSearch.MaxDraws)
+            violations.Add(prefix + "resample_draws", $"resample_draws {tts.ResampleDraws} is out of range 1..{TtsSearch.MaxDraws} (0 = the model's default)");
         if (violations.Count > before) return null;
         var search = new TtsSearch(tts.Budget == 0 ? (tts.InitialCandidates == 0 ? DefaultSearchBudget : 1) : tts.Budget, reward)
         {

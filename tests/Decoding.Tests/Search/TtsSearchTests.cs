@@ -131,7 +131,7 @@ public class TtsSearchTests
         // Best-of-N and budget 1 never widen.
         Assert.Equal(1, (TtsSearch.BestOfN(2, ImplicitReward.RoleName) with { FinalDraws = 4 }).ResolveFinalDraws(model));
         Assert.Throws<ArgumentOutOfRangeException>(() => (search with { FinalDraws = 0 }).Plan(model));
-        Assert.Throws<ArgumentOutOfRangeException>(() => (search with { ResampleDraws = TtsSearch.MaxFinalDraws + 1 }).Plan(model));
+        Assert.Throws<ArgumentOutOfRangeException>(() => (search with { ResampleDraws = TtsSearch.MaxDraws + 1 }).Plan(model));
     }
 
     [Fact]
