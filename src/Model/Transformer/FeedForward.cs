@@ -17,8 +17,8 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        using var h = fc1.forward(x);
-        using var a = nn.functional.gelu(h, GELU.Approximate.tanh);
-        return fc2.forward(a);
+        Tensor a;
+        using (var h = fc1.forward(x)) a = nn.functional.gelu(h, GELU.Approximate.tanh);
+        using (a) return fc2.forward(a);
     }
 }

@@ -47,23 +47,34 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1], c = x.shape[2];
         var bias = cat(new[] { q_bias, zero_k_bias.to(q_bias.dtype), v_bias }, 0);
-        var qkv = nn.functional.linear(x, mat_qkv.weight!, bias).view(b, l, 3, heads, headDim).permute(2, 0, 3, 1, 4);
-        Tensor q = qkv[0], k = qkv[1], v = qkv[2];
-        // SDPA always scales by 1/√d; pre-scaling q gives the reference's softmax scale (1 for l2-norm, 0.25/√d plain).
-        double sdpaCompensation = Math.Sqrt(headDim);
-        if (scale_mul_1H11 is not null)
+        Tensor q, k, v;
+        // The fused qkv activation lives in its own scope: once q, k and v are derived (and k, v copied into the cache)
+        // its storage is freed before attention runs, instead of staying alive until the block ends.
+        using (var projection = NewDisposeScope())
         {
-            var scaleMul = scale_mul_1H11.clamp_max(MaxLogScale).exp().mul(sdpaCompensation);
-            q = nn.functional.normalize(q, p: 2, dim: -1, eps: 1e-12).mul(scaleMul);
-            k = nn.functional.normalize(k, p: 2, dim: -1, eps: 1e-12);
+            var qkv = nn.functional.linear(x, mat_qkv.weight!, bias).view(b, l, 3, heads, headDim).permute(2, 0, 3, 1, 4);
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+            // SDPA always scales by 1/√d; pre-scaling q gives the reference's softmax scale (1 for l2-norm, 0.25/√d plain).
+            double sdpaCompensation = Math.Sqrt(headDim);
+            if (scale_mul_1H11 is not null)
+            {
+                var scaleMul = scale_mul_1H11.clamp_max(MaxLogScale).exp().mul(sdpaCompensation);
+                q = nn.functional.normalize(q, p: 2, dim: -1, eps: 1e-12).mul(scaleMul);
+                k = nn.functional.normalize(k, p: 2, dim: -1, eps: 1e-12);
+            }
+            else
+            {
+                q = q.mul(0.25 / Math.Sqrt(headDim) * sdpaCompensation);
+            }
+            if (cache is not null) (k, v) = cache.Append(k, v);
+            q.MoveToOuterDisposeScope();
+            k.MoveToOuterDisposeScope();
+            v.MoveToOuterDisposeScope();
         }
-        else
-        {
-            q = q.mul(0.25 / Math.Sqrt(headDim) * sdpaCompensation);
-        }
-        if (cache is not null) (k, v) = cache.Append(k, v);
         var o = nn.functional.scaled_dot_product_attention(q, k, v, attnBias?.to(q.dtype));
-        var oBLC = o.transpose(1, 2).reshape(b, l, c);
+        foreach (var t in new[] { q, k, v }) t.Dispose();
+        Tensor oBLC;
+        using (o) oBLC = o.transpose(1, 2).reshape(b, l, c);
         return proj.forward(oBLC).MoveToOuterDisposeScope();
     }
 }
