@@ -119,10 +119,6 @@ internal static class CodeBenchCommand
     }
 
     /// <summary>
-    /// Times <paramref name="reps"/> generations of a batch of <paramref name="batch"/> images (after one warm-up):
-    /// the best images/s, every batch's seconds, and the resident-memory peak they add above the loaded models (MB).
-    /// </summary>
-    /// <summary>
     /// Times <paramref name="reps"/> generations of one batch after a warm-up: images/s of the fastest, the wall seconds
     /// of each, the resident-memory peak above the start, and the process's CPU seconds per image of the cheapest
     /// repetition (all threads; with one torch thread on a shared machine this is the work, free of waiting for a core).
