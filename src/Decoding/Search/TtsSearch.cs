@@ -88,6 +88,11 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     public int[] DrawsPerScale(ModelBundle model)
     {
         var (_, resample, _, schedule) = Resolve(model);
+        return DrawsPerScale(model, resample, schedule);
+    }
+
+    private int[] DrawsPerScale(ModelBundle model, IReadOnlyCollection<int> resample, SearchSchedule schedule)
+    {
         int k = schedule.Candidates.Count;
         int final = ResolveDraws(schedule, FinalDraws, model.SearchDefaults?.FinalDraws, nameof(FinalDraws));
         int atResample = ResolveDraws(schedule, ResampleDraws, model.SearchDefaults?.ResampleDraws, nameof(ResampleDraws));
@@ -173,8 +178,8 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     /// <inheritdoc />
     public int RowsPerImage(ModelBundle model)
     {
-        var schedule = Resolve(model).Schedule;
-        var draws = DrawsPerScale(model);
+        var (_, resample, _, schedule) = Resolve(model);
+        var draws = DrawsPerScale(model, resample, schedule);
         return schedule.Candidates.Select((c, si) => c * draws[si]).Max();
     }
 
@@ -183,7 +188,7 @@ public sealed record TtsSearch(double Budget, string Reward = TtsSearch.DefaultR
     {
         var (cluster, resample, lambda, schedule) = Resolve(model);
         var basePlan = Base.Plan(model);
-        var draws = DrawsPerScale(model);
+        var draws = DrawsPerScale(model, resample, schedule);
         if (draws.Any(d => d > 1)) basePlan = basePlan.WithSteps(step => new ExtraDrawsStep(step, si => draws[si]));
         var hooks = new List<IScaleHook>();
         ISearchReward reward;
