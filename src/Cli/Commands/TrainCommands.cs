@@ -87,11 +87,13 @@ internal static class TrainCommands
         var teacher = new Option<string?>("--teacher") { Description = "Refiner specialisation (CoDe): a model folder whose 'var' transformer is the frozen teacher; the loss becomes KL(teacher || student), or with --distill-alpha a mix of KL and cross-entropy, on the scales from --distill-from on" };
         var distillFrom = new Option<int>("--distill-from") { Description = "With --teacher: the first distilled scale, the CoDe hand-over N", DefaultValueFactory = _ => 4 };
         var distillAlpha = new Option<double>("--distill-alpha") { Description = "With --teacher: the loss on the distilled scales is A·KL(teacher || student) + (1−A)·cross-entropy against the ground-truth tokens, A in [0, 1] (1 = pure imitation)", DefaultValueFactory = _ => 1.0 };
+        var ema = new Option<double>("--ema") { Description = "Decay of an exponential moving average of the weights, e.g. 0.999 (0 = none); with one the run evaluates and exports the average" };
         var c = new Command("var", "Teacher-forced next-scale training of a VAR transformer on cached tokens (or, with --teacher, a CoDe refiner distilled on the fine scales)");
         c.Options.Add(init);
         c.Options.Add(teacher);
         c.Options.Add(distillFrom);
         c.Options.Add(distillAlpha);
+        c.Options.Add(ema);
         common.AddTo(c);
         c.Options.Add(depth);
         c.Options.Add(width);
@@ -109,6 +111,7 @@ internal static class TrainCommands
                 TeacherModel = r.GetValue(teacher),
                 DistillFromScale = r.GetValue(distillFrom),
                 DistillAlpha = r.GetValue(distillAlpha),
+                EmaDecay = r.GetValue(ema),
             };
             o = o with { TokenCacheDirectory = Path.Combine(o.RunsDirectory, "tokens") };
             VarTrainer.Run(o, Console.WriteLine, cancel);

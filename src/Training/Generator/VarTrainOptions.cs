@@ -44,6 +44,12 @@ public sealed record VarTrainOptions : RunOptions
     /// </summary>
     public double DistillAlpha { get; init; } = 1.0;
 
+    /// <summary>
+    /// Decay of an exponential moving average of the weights (0 = none): with one, the run evaluates and exports the
+    /// average (its checkpoint keeps both), the trained weights' test cross-entropy logged beside.
+    /// </summary>
+    public double EmaDecay { get; init; }
+
     /// <summary>Number of AdaLN blocks.</summary>
     public int Depth { get; init; } = 4;
 

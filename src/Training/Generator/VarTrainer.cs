@@ -13,7 +13,8 @@ namespace Var.Training.Generator;
 /// <summary>
 /// Teacher-forced next-scale training of a VAR transformer over a frozen tokenizer (var.md §4): cached token ids →
 /// <c>idxBl_to_var_input</c> → block-causal forward with 10 % class dropout → cross-entropy mean over all tokens;
-/// AdamW (0.9, 0.95), weight decay 0.05 on matrices only, gradient clip 2.0, warm-up / constant / linear decay.
+/// AdamW (0.9, 0.95), weight decay 0.05 on matrices only, gradient clip 2.0, warm-up / constant / linear decay;
+/// optionally an EMA of the weights (<see cref="VarTrainOptions.EmaDecay"/>), which is then what the run exports.
 /// </summary>
 public static class VarTrainer
 {
@@ -36,17 +37,27 @@ public static class VarTrainer
         model.train();
         using var optimizer = CreateOptimizer(model, options.WeightDecay);
         var start = new RunProgress(0, 0, 0, false);
+        EmaWeights? ema = null;
         if (options.Resume && File.Exists(options.CheckpointPath))
         {
-            var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer);
+            ema = options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null;
+            bool emaLoaded = false;
+            var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaPrefix) ?? false);
             start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
             runLog.Line($"[{options.Name}] resumed from {options.CheckpointPath} at step {ckpt.Step}");
+            if (ema is not null && !emaLoaded)
+            {
+                ema.Reset();
+                runLog.Line($"[{options.Name}] the checkpoint has no EMA: the average starts at the resumed weights");
+            }
         }
         else if (options.InitWeights is { } init)
         {
             using (var sd = StateDict.Read(init)) sd.LoadInto(model);
             runLog.Line($"[{options.Name}] initialised from {init}");
         }
+        ema ??= options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null;
+        using var emaScope = ema;
         runLog.Line($"[{options.Name}] VAR {RunSummary.CountParameters(model):N0} params, config {ComponentEntry.ConfigFrom(config).ToJsonString()}");
         using var teacher = options.TeacherModel is { } teacherFolder ? LoadTeacher(teacherFolder, config, options.DistillFromScale) : null;
         if (teacher is not null)
@@ -70,27 +81,42 @@ public static class VarTrainer
             loss.backward();
             nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradClip);
             optimizer.Step(lr);
+            ema?.Update();
             return loss.item<float>();
         }
 
+        // With an EMA the averaged weights are what is evaluated and exported; the trained ones are reported beside.
         string Evaluate(long step)
         {
-            (testLoss, testPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
-            return FormatLoss(testLoss, testPerScale);
+            if (ema is null)
+            {
+                (testLoss, testPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
+                return FormatLoss(testLoss, testPerScale);
+            }
+            var (rawLoss, _) = TestLoss(model, vae, testTokens, test, evalIndices);
+            using (ema.Swapped()) (testLoss, testPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
+            return string.Create(CultureInfo.InvariantCulture, $"EMA {FormatLoss(testLoss, testPerScale)} (trained weights {rawLoss:F4})");
+        }
+
+        void Export(RunProgress p)
+        {
+            using var swapped = ema?.Swapped();
+            ExportWeights(options, model, config, p, testLoss, testPerScale);
         }
 
         void Save(RunProgress p)
         {
-            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer);
-            ExportWeights(options, model, config, p, testLoss, testPerScale);
+            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix));
+            Export(p);
         }
 
         var end = TrainingLoop.Run(options, start, Step, Save, Evaluate, runLog, cancel);
-        (testLoss, testPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
-        runLog.Line($"[{options.Name}] final: {FormatLoss(testLoss, testPerScale)}");
-        ExportWeights(options, model, config, end, testLoss, testPerScale);
+        runLog.Line($"[{options.Name}] final: {Evaluate(end.Step)}");
+        Export(end);
         return (end, testLoss);
     }
+
+    private const string EmaPrefix = "ema.";
 
     /// <summary>A VAR initialised for training from scratch (var.md §2.7 with init_std = √(1/3C), aln 0.5, alng 1e-3, head 0.02).</summary>
     public static VarTransformer Build(VarConfig config)
@@ -291,6 +317,7 @@ public static class VarTrainer
         }
         var provenance = RunSummary.ProvenanceOf(options, progress);
         if (options.InitWeights is not null) provenance["initialised_from"] = options.InitWeights;
+        if (options.EmaDecay > 0) provenance["ema_decay"] = options.EmaDecay;
         if (options.TeacherModel is not null)
         {
             provenance["distilled_from"] = options.TeacherModel;

@@ -34,7 +34,7 @@ public sealed record RunCheckpoint(long Step, long SamplesSeen, double WallSecon
 
     /// <summary>
     /// Loads <paramref name="path"/> into <paramref name="model"/> (strict) and <paramref name="optimizer"/>; returns the
-    /// counters and the file's metadata. <paramref name="extra"/> receives the remaining tensors (copied).
+    /// counters and the file's metadata. <paramref name="extra"/> sees all of the file's tensors, valid only during the call (copy what you keep).
     /// </summary>
     public static (RunCheckpoint Checkpoint, IReadOnlyDictionary<string, string> Metadata) Load(string path, nn.Module model, NamedAdamW optimizer,
         Action<IReadOnlyDictionary<string, Tensor>>? extra = null)
