@@ -37,27 +37,22 @@ public static class VarTrainer
         model.train();
         using var optimizer = CreateOptimizer(model, options.WeightDecay);
         var start = new RunProgress(0, 0, 0, false);
-        EmaWeights? ema = null;
+        // The average starts at the weights the run starts from, unless the checkpoint carries one.
+        using var ema = options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null;
+        bool emaLoaded = false;
         if (options.Resume && File.Exists(options.CheckpointPath))
         {
-            ema = options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null;
-            bool emaLoaded = false;
             var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaPrefix) ?? false);
             start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
             runLog.Line($"[{options.Name}] resumed from {options.CheckpointPath} at step {ckpt.Step}");
-            if (ema is not null && !emaLoaded)
-            {
-                ema.Reset();
-                runLog.Line($"[{options.Name}] the checkpoint has no EMA: the average starts at the resumed weights");
-            }
+            if (ema is not null && !emaLoaded) runLog.Line($"[{options.Name}] the checkpoint has no EMA: the average starts at the resumed weights");
         }
         else if (options.InitWeights is { } init)
         {
             using (var sd = StateDict.Read(init)) sd.LoadInto(model);
             runLog.Line($"[{options.Name}] initialised from {init}");
         }
-        ema ??= options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null;
-        using var emaScope = ema;
+        if (!emaLoaded) ema?.Reset();
         runLog.Line($"[{options.Name}] VAR {RunSummary.CountParameters(model):N0} params, config {ComponentEntry.ConfigFrom(config).ToJsonString()}");
         using var teacher = options.TeacherModel is { } teacherFolder ? LoadTeacher(teacherFolder, config, options.DistillFromScale) : null;
         if (teacher is not null)
