@@ -92,10 +92,10 @@ public class ShippedWeightsTests
         Assert.True(accuracy >= 0.88, $"judge2 accuracy {accuracy:P2} on the 10000 test images");
     }
 
-    // Three fixed seeds per class, drawn with the model's default settings: the judge (never used by the sampler) must
-    // recognise at least 25 of the 30 and at least one of every class (its per-class accuracy on shirts is ~0.6).
+    // Three fixed seeds per class, drawn with the model's default settings: each judge (never used by the sampler) must
+    // recognise at least 25 of the 30 and at least one of every class (their per-class accuracy on shirts is ~0.6).
     [SkippableFact]
-    public void DefaultSamplesPerClassAreRecognisedByTheJudge()
+    public void DefaultSamplesPerClassAreRecognisedByBothJudges()
     {
         string? folder = TestData.ShippedModelFolder();
         Skip.If(folder is null, "weights/fmnist/model.json is absent");
@@ -103,18 +103,45 @@ public class ShippedWeightsTests
         Skip.IfNot(manifest.Components.ContainsKey("judge"), "no judge shipped yet");
         using var scope = NewDisposeScope();
         using var model = ModelLoader.Load(new ModelSource { Model = folder });
-        using var judge = ModelLoader.LoadClassifier(folder!, "judge");
         var settings = model.Sampling;
         var requests = Enumerable.Range(0, 10).SelectMany(c => Enumerable.Range(0, 3).Select(i => new SampleRequest(c, 100 * c + i, settings))).ToList();
         var images = new ImageGenerator(model).Generate(requests);
         var batch = ImageCodec.ToTensor(images.Select(img => img!.Rgb).ToList(), model.ImageSize, CPU);
-        Tensor predicted;
-        using (no_grad()) predicted = judge.forward(batch).argmax(1);
-        var correct = new int[10];
-        for (int n = 0; n < requests.Count; n++)
-            if (predicted[n].item<long>() == requests[n].ClassId) correct[requests[n].ClassId]++;
-        string detail = string.Join(", ", correct.Select((k, c) => $"{FashionMnistClasses.Names[c]} {k}/3"));
-        Assert.True(correct.Sum() >= 25, $"judge recognised {correct.Sum()}/30: {detail}");
-        Assert.True(correct.All(k => k >= 1), $"a class with no recognised sample: {detail}");
+        foreach (string role in ModelLoader.JudgeRoles(folder!))
+        {
+            using var judge = ModelLoader.LoadClassifier(folder!, role);
+            Tensor predicted;
+            using (no_grad()) predicted = judge.forward(batch).argmax(1);
+            var correct = new int[10];
+            for (int n = 0; n < requests.Count; n++)
+                if (predicted[n].item<long>() == requests[n].ClassId) correct[requests[n].ClassId]++;
+            string detail = string.Join(", ", correct.Select((k, c) => $"{FashionMnistClasses.Names[c]} {k}/3"));
+            Assert.True(correct.Sum() >= 25, $"{role} recognised {correct.Sum()}/30: {detail}");
+            Assert.True(correct.All(k => k >= 1), $"{role}: a class with no recognised sample: {detail}");
+        }
+    }
+
+    // The default transformer's model.json entry records how it was made and what it scores at the folder's default
+    // sampling settings, in every judge's feature space (the README's quality table quotes these).
+    [SkippableFact]
+    public void TheDefaultTransformerRecordsItsAverageAndItsQualityAtTheDefaultSettings()
+    {
+        string? folder = TestData.ShippedModelFolder();
+        Skip.If(folder is null, "weights/fmnist/model.json is absent");
+        var manifest = ModelManifest.Read(Path.Combine(folder!, ModelManifest.FileName));
+        var var = manifest.Components["var"];
+        Assert.NotNull(var.Provenance?["ema_decay"]);
+        Assert.Equal("bfloat16", var.Provenance?["stored_dtype"]?.GetValue<string>());
+        var quality = var.Quality?["default_settings"]?.AsObject();
+        Assert.True(quality is not null, "var.quality.default_settings is missing");
+        Assert.Equal(manifest.Sampling!.Cfg, quality!["cfg"]!.GetValue<double>());
+        foreach (string role in ModelLoader.JudgeRoles(folder!))
+        {
+            var judged = quality[role]?.AsObject();
+            Assert.True(judged is not null, $"no {role} figures in var.quality.default_settings");
+            double ratio = judged!["frechet_ratio"]!.GetValue<double>();
+            Assert.InRange(ratio, 1.0, 50.0);
+            Assert.InRange(judged["judge_accuracy"]!.GetValue<double>(), 0.5, 1.0);
+        }
     }
 }

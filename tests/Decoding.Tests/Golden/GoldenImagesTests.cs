@@ -7,10 +7,11 @@ using Var.Model.Checkpoints;
 namespace Var.Decoding.Tests.Golden;
 
 /// <summary>
-/// Images the shipped model made before the decoding core was built (recorded by the pre-refactor ImageGenerator, see
-/// golden-fmnist.json): every token of every scale must stay identical, and the RGB bytes too on the CPU kind that
-/// recorded their hashes (AVX2). The VQVAE decoder's convolutions round differently with other kernels (AVX-512), so on
-/// another CPU the bytes must be within ±3 (mean ≤ 0.5) of the RGB recorded there (<c>rgb_base64</c>). Record a new set
+/// Images the shipped model makes (golden-fmnist.json; first recorded by the pre-refactor ImageGenerator, re-recorded on
+/// purpose when the shipped <c>var</c> changed on 2026-12-03): every token of every scale must stay identical, and the
+/// RGB bytes too on the CPU kind that recorded their hashes (AVX-512). The VQVAE decoder's convolutions round
+/// differently with other kernels (AVX2), so on another CPU the bytes must be within ±3 (mean ≤ 0.5) of the RGB
+/// recorded here (<c>rgb_base64</c>). Record a new set
 /// only on purpose: VAR_RECORD_GOLDEN=1 rewrites the file; VAR_RECORD_GOLDEN=rgb only adds this machine's RGB bytes to
 /// a set whose tokens it reproduces.
 /// </summary>
