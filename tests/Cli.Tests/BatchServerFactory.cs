@@ -15,11 +15,33 @@ public sealed class BatchServerFactory : WebApplicationFactory<GenerationService
     public RefusingInterceptor Refusals { get; } = new();
 
     /// <summary>
-    /// The server runs with one torch thread (below), and torch's intra-op thread count is process-wide, so the local
-    /// engine the tests compare with runs with one too, whichever test starts the server first: the matmuls round
-    /// differently with 1 and 2 threads, which can flip a near-tie draw (the shipped model's coat, seed 44, does).
+    /// Runs <paramref name="work"/> as the server runs its batches: on a fresh thread that first sets one torch thread
+    /// (the server's torch thread does that at its start, <c>Var:Models:Threads</c> below). Torch's thread settings are
+    /// partly per OS thread and partly process-wide, and the matmuls round differently with 1 and 2 threads, which can
+    /// flip a near-tie draw (the shipped model's coat, seed 44, does), so a test comparing the local engine with the
+    /// server runs the local side through this.
     /// </summary>
-    public BatchServerFactory() => TorchSharp.torch.set_num_threads(1);
+    public static T AsTheServerRuns<T>(Func<T> work)
+    {
+        T result = default!;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                TorchSharp.torch.set_num_threads(1);
+                result = work();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        return result;
+    }
 
     /// <inheritdoc />
     protected override void ConfigureWebHost(IWebHostBuilder builder)
