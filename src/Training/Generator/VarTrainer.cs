@@ -101,7 +101,9 @@ public static class VarTrainer
 
         void Save(RunProgress p)
         {
-            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix));
+            // A scope for the EMA's update-count tensor StateItems makes (the shadows themselves live outside any scope).
+            using (NewDisposeScope())
+                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix));
             Export(p);
         }
 
