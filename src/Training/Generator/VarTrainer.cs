@@ -101,9 +101,7 @@ public static class VarTrainer
 
         void Save(RunProgress p)
         {
-            // A scope for the EMA's update-count tensor StateItems makes (the shadows themselves live outside any scope).
-            using (NewDisposeScope())
-                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix));
+            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix));
             Export(p);
         }
 

@@ -14,6 +14,9 @@ public sealed record RunCheckpoint(long Step, long SamplesSeen, double WallSecon
         IEnumerable<(string Key, Tensor Value)>? extra = null, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        // One scope for the save: tensors the item enumerables make while they are written (e.g. the EMA's update count)
+        // are freed here, whichever trainer saves.
+        using var scope = NewDisposeScope();
         var items = model.state_dict().Select(kv => ("model." + kv.Key, kv.Value))
             .Concat(optimizer.StateItems().Select(kv => ("opt." + kv.Key, kv.Value)))
             .Concat(extra ?? []);
