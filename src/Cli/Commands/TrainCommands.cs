@@ -134,9 +134,10 @@ internal static class TrainCommands
         var maskLr = new Option<double?>("--mask-lr") { Description = "Peak learning rate of the masked phase (default --lr)" };
         var evalEvery = new Option<int?>("--eval-every") { Description = $"Steps between test cross-entropy evaluations in each phase (default {defaults.EvalEvery}; 0 = only at the end of each phase)" };
         var evalImages = new Option<int?>("--eval-images") { Description = $"Test images of those evaluations (default {defaults.EvalImages})" };
+        var ema = new Option<double>("--ema") { Description = "Decay of an exponential moving average of the weights in each phase, e.g. 0.999 (0 = none); with one each phase evaluates and exports the average and the masked phase starts from the averaged next-scale weights" };
         var c = new Command("hmar", "Two-phase HMAR training on cached tokens: next-scale with block-diagonal attention and log-normal scale weights, then masked prediction of the masked tail and head with the trunk frozen");
         common.AddTo(c);
-        foreach (Option o in new Option[] { depth, tail, width, heads, tokenizer, init, maskSteps, maskLr, evalEvery, evalImages }) c.Options.Add(o);
+        foreach (Option o in new Option[] { depth, tail, width, heads, tokenizer, init, maskSteps, maskLr, evalEvery, evalImages, ema }) c.Options.Add(o);
         c.SetAction((r, cancel) =>
         {
             var o = common.Apply(defaults, r) with
@@ -151,6 +152,7 @@ internal static class TrainCommands
                 MaskLearningRate = r.GetValue(maskLr),
                 EvalEvery = r.GetValue(evalEvery) ?? defaults.EvalEvery,
                 EvalImages = r.GetValue(evalImages) ?? defaults.EvalImages,
+                EmaDecay = r.GetValue(ema),
             };
             o = o with { TokenCacheDirectory = Path.Combine(o.RunsDirectory, "tokens") };
             HmarTrainer.Run(o, Console.WriteLine, cancel);

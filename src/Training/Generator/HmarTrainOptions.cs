@@ -35,6 +35,13 @@ public sealed record HmarTrainOptions : RunOptions
     /// </summary>
     public string? InitWeights { get; init; }
 
+    /// <summary>
+    /// Decay of an exponential moving average of the trained weights in each phase (0 = none): with one, each phase
+    /// evaluates and exports the average, the masked phase starts from the averaged next-scale weights, and the
+    /// checkpoint keeps both.
+    /// </summary>
+    public double EmaDecay { get; init; }
+
     /// <summary>Masked-prediction fine-tune steps after the next-scale phase (0 = next-scale training only).</summary>
     public long MaskSteps { get; init; } = 300;
 

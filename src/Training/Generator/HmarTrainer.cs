@@ -77,7 +77,8 @@ public static class HmarTrainer
         if (phase == NextScalePhase)
         {
             using var optimizer = CreateOptimizer(model, options.WeightDecay);
-            var start = resumed is null ? new RunProgress(0, 0, 0, false) : Resume(options, model, optimizer, runLog, NextScalePhase);
+            using var ema = options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null;
+            var start = resumed is null ? new RunProgress(0, 0, 0, false) : Resume(options, model, optimizer, ema, runLog, NextScalePhase);
             runLog.Line($"[{options.Name}] phase 1: next-scale, block-diagonal attention, scale weights [{string.Join(", ", ScaleWeights(config.Backbone.PatchNums).Select(w => w.ToString("F3", CultureInfo.InvariantCulture)))}]");
 
             double Step(long step, double lr)
@@ -86,29 +87,30 @@ public static class HmarTrainer
                 StepSeed.Apply(options.Seed, step);
                 var idx = sampler.Batch(step);
                 optimizer.ZeroGrad();
-                return Update(optimizer, NextScaleLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), weightsL, options.ClassDropout), lr, options.GradClip);
+                return Update(optimizer, NextScaleLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), weightsL, options.ClassDropout), lr, options.GradClip, ema);
             }
 
             string Evaluate(long step)
             {
-                (state.TestLoss, state.TestPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
-                return FormatLoss("test CE", state.TestLoss, state.TestPerScale);
+                using (ema?.Swapped()) (state.TestLoss, state.TestPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
+                return (ema is null ? "" : "EMA ") + FormatLoss("test CE", state.TestLoss, state.TestPerScale);
             }
 
             void Save(RunProgress p)
             {
                 state.NextScale = p;
                 var meta = new Dictionary<string, string> { ["phase"] = NextScalePhase };
-                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, extraMetadata: meta);
-                Export(options, model, config, state);
+                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix), meta);
+                using (ema?.Swapped()) Export(options, model, config, state);
             }
 
             state.NextScale = TrainingLoop.Run(options, start, Step, Save, Evaluate, runLog, cancel);
-            (state.TestLoss, state.TestPerScale) = TestLoss(model, vae, testTokens, test, evalIndices);
-            runLog.Line($"[{options.Name}] next-scale phase: {FormatLoss("test CE", state.TestLoss, state.TestPerScale)}");
-            Export(options, model, config, state);
+            runLog.Line($"[{options.Name}] next-scale phase: {Evaluate(state.NextScale.Step)}");
+            using (ema?.Swapped()) Export(options, model, config, state);
             if (!state.NextScale.Finished || options.MaskSteps <= 0 || cancel.IsCancellationRequested)
                 return new Result(state.NextScale, null, state.TestLoss, double.NaN);
+            // The masked phase starts from (and keeps frozen) the averaged trunk, the weights phase 1 exported.
+            ema?.Apply();
             StartMaskedPhase(model);
             runLog.Line($"[{options.Name}] phase 2: the masked tail and head start as copies of the next-scale ones; trunk, embeddings and next-scale tail frozen");
         }
@@ -130,8 +132,9 @@ public static class HmarTrainer
         }
         var maskOptions = options.MaskPhase(Math.Max(0, minutesLeft));
         using (var optimizer = CreateOptimizer(model, options.WeightDecay))
+        using (var ema = options.EmaDecay > 0 ? new EmaWeights(model, options.EmaDecay) : null)
         {
-            var start = phase == MaskedPhase ? Resume(options, model, optimizer, runLog, MaskedPhase) : new RunProgress(0, 0, 0, false);
+            var start = phase == MaskedPhase ? Resume(options, model, optimizer, ema, runLog, MaskedPhase) : new RunProgress(0, 0, 0, false);
             const long stepSalt = 1L << 40;
 
             double Step(long step, double lr)
@@ -142,13 +145,13 @@ public static class HmarTrainer
                 optimizer.ZeroGrad();
                 double ratio = rand(1, dtype: ScalarType.Float64).item<double>();
                 var maskedL = MaskPositions(config.Backbone.PatchNums, ratio);
-                return Update(optimizer, MaskedLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), maskedL, options.ClassDropout), lr, options.GradClip);
+                return Update(optimizer, MaskedLoss(model, vae, trainTokens.Batch(idx), train.LabelBatch(idx), maskedL, options.ClassDropout), lr, options.GradClip, ema);
             }
 
             string Evaluate(long step)
             {
-                (state.MaskedTestLoss, state.MaskedPerScale) = MaskedTestLoss(model, vae, testTokens, test, evalIndices, options.EvalMaskRatio);
-                return FormatLoss($"masked test CE at ratio {options.EvalMaskRatio}", state.MaskedTestLoss, state.MaskedPerScale);
+                using (ema?.Swapped()) (state.MaskedTestLoss, state.MaskedPerScale) = MaskedTestLoss(model, vae, testTokens, test, evalIndices, options.EvalMaskRatio);
+                return (ema is null ? "" : "EMA ") + FormatLoss($"masked test CE at ratio {options.EvalMaskRatio}", state.MaskedTestLoss, state.MaskedPerScale);
             }
 
             void Save(RunProgress p)
@@ -163,11 +166,13 @@ public static class HmarTrainer
                     ["next_scale_test_ce"] = state.TestLoss.ToString("R", CultureInfo.InvariantCulture),
                     ["next_scale_test_ce_per_scale"] = string.Join(",", state.TestPerScale.Select(x => x.ToString("R", CultureInfo.InvariantCulture))),
                 };
-                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, extraMetadata: meta);
-                Export(options, model, config, state);
+                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix), meta);
+                using (ema?.Swapped()) Export(options, model, config, state);
             }
 
             state.Masked = TrainingLoop.Run(maskOptions, start, Step, Save, Evaluate, runLog, cancel);
+            // What follows evaluates and exports the averaged masked tail and head.
+            ema?.Apply();
         }
         (state.MaskedTestLoss, state.MaskedPerScale) = MaskedTestLoss(model, vae, testTokens, test, evalIndices, options.EvalMaskRatio);
         runLog.Line($"[{options.Name}] final: {FormatLoss("test CE", state.TestLoss, state.TestPerScale)}; {FormatLoss($"masked test CE at ratio {options.EvalMaskRatio}", state.MaskedTestLoss, state.MaskedPerScale)}");
@@ -427,17 +432,26 @@ public static class HmarTrainer
         return (sums.Sum() / counts.Sum(), perScale);
     }
 
-    private static double Update(NamedAdamW optimizer, Tensor loss, double lr, double gradClip)
+    private static double Update(NamedAdamW optimizer, Tensor loss, double lr, double gradClip, EmaWeights? ema)
     {
         loss.backward();
         nn.utils.clip_grad_norm_(optimizer.Parameters, gradClip);
         optimizer.Step(lr);
+        ema?.Update();
         return loss.item<float>();
     }
 
-    private static RunProgress Resume(HmarTrainOptions options, HmarTransformer model, NamedAdamW optimizer, RunLog log, string phase)
+    private const string EmaPrefix = "ema.";
+
+    private static RunProgress Resume(HmarTrainOptions options, HmarTransformer model, NamedAdamW optimizer, EmaWeights? ema, RunLog log, string phase)
     {
-        var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer);
+        bool emaLoaded = false;
+        var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaPrefix) ?? false);
+        if (ema is not null && !emaLoaded)
+        {
+            ema.Reset();
+            log.Line($"[{options.Name}] the checkpoint has no EMA: the average starts at the resumed weights");
+        }
         log.Line($"[{options.Name}] resumed {phase} training from {options.CheckpointPath} at step {ckpt.Step}");
         return new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
     }
@@ -498,6 +512,7 @@ public static class HmarTrainer
             ["loss"] = "cross-entropy on masked tokens only, one mask ratio U[0,1) per step, scale 0 never masked",
         };
         if (options.InitWeights is not null) provenance["initialised_from"] = options.InitWeights;
+        if (options.EmaDecay > 0) provenance["ema_decay"] = options.EmaDecay;
         new RunSummary
         {
             Kind = ModelLoader.HmarKind,

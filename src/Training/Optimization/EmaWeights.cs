@@ -59,6 +59,13 @@ public sealed class EmaWeights : IDisposable
         updates = 0;
     }
 
+    /// <summary>Puts the average into the module's parameters for good (a run's next phase starts from it).</summary>
+    public void Apply()
+    {
+        using var noGrad = no_grad();
+        foreach (var (_, p, shadow) in items) p.copy_(shadow);
+    }
+
     /// <summary>
     /// Puts the average into the module's parameters until the returned handle is disposed, which puts the trained
     /// parameters back (for evaluation and export of the averaged weights).
