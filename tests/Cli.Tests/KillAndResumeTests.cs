@@ -13,7 +13,7 @@ public sealed class KillAndResumeTests(ITestOutputHelper output) : IDisposable
 {
     private readonly BatchFolder folder = new();
 
-    private static string VarDll()
+    internal static string VarDll()
     {
         var beside = Path.Combine(AppContext.BaseDirectory, "var.dll");
         if (File.Exists(beside) && File.Exists(Path.Combine(AppContext.BaseDirectory, "var.runtimeconfig.json"))) return beside;

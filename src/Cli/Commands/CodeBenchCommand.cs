@@ -72,7 +72,7 @@ internal static class CodeBenchCommand
         var settings = model.Sampling with { MoreSmooth = false };
         var rows = new JsonArray();
         var drafterSpeed = new Dictionary<int, double>();
-        double drafterMemory = double.NaN, drafterFd = double.NaN;
+        double drafterMemory = double.NaN, drafterHeap = double.NaN, drafterFd = double.NaN;
         foreach (var (name, decoder) in configs)
         {
             var generator = new ImageGenerator(model, decoder);
@@ -82,15 +82,20 @@ internal static class CodeBenchCommand
             var speed = new JsonObject();
             foreach (int b in batches)
             {
-                var (ips, times, extra, cpu) = TimeBatch(generator, model, settings, b, reps);
-                Log($"{name} batch {b}: {ips:F2} images/s, {cpu * 1000:F1} CPU ms/image, +{extra} MB peak");
+                var (ips, times, extra, cpu, heap) = TimeBatch(generator, model, settings, b, reps);
+                Log($"{name} batch {b}: {ips:F2} images/s, {cpu * 1000:F1} CPU ms/image, +{extra} MB peak" + (double.IsNaN(heap) ? "" : $", +{heap} MB C-heap peak"));
                 var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, ips < 1 ? 4 : 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["cpu_ms_per_image"] = Math.Round(cpu * 1000, 2), ["peak_extra_mb"] = extra };
+                if (!double.IsNaN(heap)) entry["peak_heap_mb"] = heap;
                 if (name == "drafter") drafterSpeed[b] = ips;
                 else if (drafterSpeed.TryGetValue(b, out var d)) entry["speedup_vs_drafter"] = Math.Round(ips / d, 2);
                 if (b == batches.Max())
                 {
-                    if (name == "drafter") drafterMemory = extra;
-                    else if (drafterMemory > 1) entry["peak_memory_vs_drafter"] = Math.Round(extra / drafterMemory, 3);
+                    if (name == "drafter") (drafterMemory, drafterHeap) = (extra, heap);
+                    else
+                    {
+                        if (drafterMemory > 1) entry["peak_memory_vs_drafter"] = Math.Round(extra / drafterMemory, 3);
+                        if (drafterHeap > 1) entry["peak_heap_vs_drafter"] = Math.Round(heap / drafterHeap, 3);
+                    }
                 }
                 speed[$"batch{b}"] = entry;
             }
@@ -123,14 +128,14 @@ internal static class CodeBenchCommand
     /// of each, the resident-memory peak above the start, and the process's CPU seconds per image of the cheapest
     /// repetition (all threads; with one torch thread on a shared machine this is the work, free of waiting for a core).
     /// </summary>
-    internal static (double ImagesPerSecond, List<double> Times, double ExtraMb, double CpuSecondsPerImage) TimeBatch(ImageGenerator generator, ModelBundle model, SamplingSettings settings, int batch, int reps) =>
+    internal static (double ImagesPerSecond, List<double> Times, double ExtraMb, double CpuSecondsPerImage, double HeapMb) TimeBatch(ImageGenerator generator, ModelBundle model, SamplingSettings settings, int batch, int reps) =>
         TimeBatches([generator], model, settings, batch, reps)[0];
 
     /// <summary>
     /// <see cref="TimeBatch"/> for several generators at once, their repetitions interleaved (one of each in turn), so
     /// that a change in the machine's load during the run falls on all of them alike.
     /// </summary>
-    internal static List<(double ImagesPerSecond, List<double> Times, double ExtraMb, double CpuSecondsPerImage)> TimeBatches(
+    internal static List<(double ImagesPerSecond, List<double> Times, double ExtraMb, double CpuSecondsPerImage, double HeapMb)> TimeBatches(
         IReadOnlyList<ImageGenerator> generators, ModelBundle model, SamplingSettings settings, int batch, int reps)
     {
         var requests = TimingRequests(model, settings, batch);
@@ -138,6 +143,7 @@ internal static class CodeBenchCommand
         var times = generators.Select(_ => new List<double>()).ToArray();
         var cpu = generators.Select(_ => double.PositiveInfinity).ToArray();
         var extra = new double[generators.Count];
+        var heap = new double[generators.Count];
         using var process = Process.GetCurrentProcess();
         for (int r = 0; r < reps; r++)
             for (int i = 0; i < generators.Count; i++)
@@ -152,8 +158,9 @@ internal static class CodeBenchCommand
                 process.Refresh();
                 cpu[i] = Math.Min(cpu[i], (process.TotalProcessorTime - cpu0).TotalSeconds / batch);
                 extra[i] = Math.Max(extra[i], ResidentMemory.PeakMb() - before);
+                heap[i] = Math.Max(heap[i], ResidentMemory.HeapPeakExtraMb());
             }
-        return generators.Select((_, i) => (batch / times[i].Min(), times[i], Math.Round(extra[i], 1), cpu[i])).ToList();
+        return generators.Select((_, i) => (batch / times[i].Min(), times[i], Math.Round(extra[i], 1), cpu[i], ResidentMemory.HeapCounterActive ? Math.Round(heap[i], 1) : double.NaN)).ToList();
     }
 
     /// <summary>The timed batch: <paramref name="batch"/> requests over the classes in turn, seeds from 1000.</summary>

@@ -127,14 +127,16 @@ internal static class HmarBenchCommand
             var timed = CodeBenchCommand.TimeBatches(generators, model, settings, b, reps);
             for (int i = 0; i < configs.Count; i++)
             {
-                var (ips, times, extra, cpu) = timed[i];
-                Log($"{configs[i].Name} batch {b}: {ips:F2} images/s, {cpu * 1000:F1} CPU ms/image, +{extra} MB peak");
+                var (ips, times, extra, cpu, heap) = timed[i];
+                Log($"{configs[i].Name} batch {b}: {ips:F2} images/s, {cpu * 1000:F1} CPU ms/image, +{extra} MB peak" + (double.IsNaN(heap) ? "" : $", +{heap} MB C-heap peak"));
                 var entry = new JsonObject { ["images_per_second"] = Math.Round(ips, 2), ["seconds_per_batch"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()), ["cpu_ms_per_image"] = Math.Round(cpu * 1000, 2), ["peak_extra_mb"] = extra };
+                if (!double.IsNaN(heap)) entry["peak_heap_mb"] = heap;
                 if (i > 0)
                 {
                     entry["speedup_vs_var"] = Math.Round(ips / timed[0].ImagesPerSecond, 3);
                     entry["cpu_speedup_vs_var"] = Math.Round(timed[0].CpuSecondsPerImage / cpu, 3);
                     if (b == batches.Max() && timed[0].ExtraMb > 1) entry["peak_memory_vs_var"] = Math.Round(extra / timed[0].ExtraMb, 3);
+                    if (b == batches.Max() && timed[0].HeapMb > 1) entry["peak_heap_vs_var"] = Math.Round(heap / timed[0].HeapMb, 3);
                 }
                 speeds[i][$"batch{b}"] = entry;
             }

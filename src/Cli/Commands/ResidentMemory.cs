@@ -9,6 +9,21 @@ namespace Var.Cli.Commands;
 /// </summary>
 internal static partial class ResidentMemory
 {
+    private static readonly Func<long>? HeapLive = HeapCounter("varpeak_live");
+    private static readonly Func<long>? HeapPeak = HeapCounter("varpeak_peak");
+    private static readonly Func<long>? HeapReset = HeapCounter("varpeak_reset");
+    private static long heapAtReset;
+
+    /// <summary>
+    /// Whether the exact C-heap counter is in the process: libvarpeak.so (build/native/peakalloc.cpp, built beside
+    /// var.dll) preloaded with <c>LD_PRELOAD</c>; it counts the bytes malloc hands out and gets back, so its peak is
+    /// what the code held, not what glibc kept resident after a free.
+    /// </summary>
+    public static bool HeapCounterActive => HeapPeak is not null && HeapLive is not null && HeapReset is not null;
+
+    /// <summary>The peak of the bytes live in the C heap since the last <see cref="ResetPeakMb"/>, above what was live then, MB; NaN without the counter.</summary>
+    public static double HeapPeakExtraMb() => HeapCounterActive ? (HeapPeak!() - heapAtReset) / 1048576.0 : double.NaN;
+
     /// <summary>The peak resident size since the last reset (VmHWM), MB; NaN where /proc is missing.</summary>
     public static double PeakMb() => ReadStatusKb("VmHWM:") / 1024.0;
 
@@ -26,6 +41,7 @@ internal static partial class ResidentMemory
         GC.WaitForPendingFinalizers();
         GC.Collect();
         TrimNativeHeap();
+        if (HeapCounterActive) heapAtReset = HeapReset!();
         try
         {
             File.WriteAllText("/proc/self/clear_refs", "5");
@@ -39,6 +55,17 @@ internal static partial class ResidentMemory
             // Same as above, where /proc is read-only.
         }
         return CurrentMb();
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate long NativeCounter();
+
+    private static Func<long>? HeapCounter(string name)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        if (!NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), name, out var address)) return null;
+        var f = Marshal.GetDelegateForFunctionPointer<NativeCounter>(address);
+        return () => f();
     }
 
     private static void TrimNativeHeap()
