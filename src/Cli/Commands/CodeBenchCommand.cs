@@ -118,7 +118,7 @@ internal static class CodeBenchCommand
                 ? new JsonObject { ["folder"] = folder, ["scales"] = k, ["drafter"] = Describe(model.Transformer), ["refiner"] = Describe(model.TransformerFor(CollaborativeDecoding.DefaultRefiner)) }
                 : new JsonObject { ["random_official_layout"] = $"d{drafterDepth} drafter + d{refinerDepth} refiner, 256², ch160 z32 v4096", ["scales"] = k },
             ["settings"] = new JsonObject { ["cfg"] = settings.Cfg, ["top_k"] = settings.TopK, ["top_p"] = settings.TopP, ["per_class"] = evaluator is null ? 0 : perClass, ["seed"] = seed, ["reps"] = reps },
-            ["note"] = "images/s: best of the timed repetitions (decode included); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after the allocator's free pages went back to the system and a reset through /proc/self/clear_refs, minus the resident size before)",
+            ["note"] = "images/s: best of the timed repetitions (decode included); peak_extra_mb: the resident-memory peak a configuration adds above the loaded models (VmHWM after the allocator's free pages went back to the system and a reset through /proc/self/clear_refs, minus the resident size before); peak_heap_mb (only when run with LD_PRELOAD=libvarpeak.so, built beside var.dll): the peak of the bytes live in the C heap (every malloc, libtorch's tensors included) above those live before, counted exactly, free of what the allocator keeps resident",
             ["configs"] = rows,
         };
     }
