@@ -30,8 +30,8 @@ public sealed record RemoteRequest
     /// <summary>Gumbel "more smooth" embeddings.</summary>
     public bool MoreSmooth { get; init; }
 
-    /// <summary>Decoder: "var", "code", "tts" or "hmar".</summary>
-    public string Decoder { get; init; } = "var";
+    /// <summary>Decoder: "var", "code", "tts" or "hmar"; "" (the default) sends none, so the server decodes with the model's default (var, or what its model.json names).</summary>
+    public string Decoder { get; init; } = "";
 
     /// <summary>CoDe: scales made by the drafter (null = the model's default).</summary>
     public int? DraftScales { get; init; }

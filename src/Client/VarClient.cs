@@ -283,6 +283,7 @@ public sealed class VarClient : IDisposable
         if (request.TopP is { } topP) m.TopP = topP;
         switch (request.Decoder.Trim().ToLowerInvariant())
         {
+            case "": break;
             case "var": m.Var = new VarDecoder(); break;
             case "code":
                 m.Code = new CodeDecoder { DraftScales = request.DraftScales ?? 0, RefinerModel = request.Refiner ?? "" };

@@ -83,6 +83,12 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Recommended CoDe hand-over scale N (model.json <c>code.draft_scales</c>), or null.</summary>
     public int? DefaultDraftScales { get; init; }
 
+    /// <summary>
+    /// The decoder of a request that names none (model.json <c>decoder</c>): "hmar" (its <c>hmar</c> component) or null =
+    /// var (an HMAR-only bundle decodes with hmar regardless).
+    /// </summary>
+    public string? DefaultDecoder { get; init; }
+
     /// <summary>Measured HMAR passes per scale (model.json <c>hmar.steps_per_scale</c>), or null: the reference default.</summary>
     public IReadOnlyList<int>? DefaultHmarPasses { get; init; }
 

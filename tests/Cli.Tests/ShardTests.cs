@@ -8,9 +8,11 @@ public sealed class ShardTests : IDisposable
     [Fact]
     public void TwoShardsTogetherEqualTheUnshardedRun()
     {
+        // decoder var: these seeds draw no near-tie under var at any of the batch sizes here (README "Sampling"); the
+        // folder's default hmar flips coat seed 10 between batch 16 and batch 3.
         var jobs = folder.Jobs(
-            """{"class": "coat", "count": 6, "seed": 10}""",
-            """{"class": "bag", "seeds": [3, 5, 8, 13], "cfg": 3}""",
+            """{"class": "coat", "count": 6, "seed": 10, "decoder": "var"}""",
+            """{"class": "bag", "seeds": [3, 5, 8, 13], "cfg": 3, "decoder": "var"}""",
             """{"class": 7, "count": 4, "seed": 20, "decoder": "code", "name": "sneaker-code"}""");
         var whole = folder.PathOf("whole");
         var sharded = folder.PathOf("sharded");

@@ -39,6 +39,27 @@ public sealed class HmarDefaultsTests
         }
     }
 
+    [Fact]
+    public void AFolderThatNamesHmarAsItsDecoderServesHmarToRequestsThatNameNone()
+    {
+        var folder = CopyWithHmar(null);
+        try
+        {
+            var manifestPath = Path.Combine(folder, ModelManifest.FileName);
+            var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
+            manifest["decoder"] = "hmar";
+            File.WriteAllText(manifestPath, manifest.ToJsonString());
+            using var model = ModelLoader.Load(new ModelSource { Model = folder });
+            Assert.Equal("hmar", new Var.Service.Models.LoadedModel("tiny", model).DefaultDecoder);
+            using var plain = ModelLoader.Load(new ModelSource { Model = Path.Combine(TinyModelFolder.Shared.Root, TinyModelFolder.Name) });
+            Assert.Equal("var", new Var.Service.Models.LoadedModel("tiny", plain).DefaultDecoder);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(new[] { 1, 2 })]
     [InlineData(new[] { 1, 2, 10, 1 })]

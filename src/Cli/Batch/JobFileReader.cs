@@ -126,7 +126,7 @@ internal static class JobFileReader
     private static DecoderChoice Decoder(JsonObject o)
     {
         JsonObject settings = o;
-        string kind = "var";
+        string? kind = null; // none named: the model's default decoder
         switch (o["decoder"])
         {
             case null: break;

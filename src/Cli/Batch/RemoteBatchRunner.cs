@@ -88,7 +88,7 @@ internal static class RemoteBatchRunner
             TopK = job.TopK,
             TopP = job.TopP,
             MoreSmooth = job.MoreSmooth,
-            Decoder = job.Decoder.Kind ?? "var",
+            Decoder = job.Decoder.Kind ?? "",
             DraftScales = job.Decoder.DraftScales,
             Refiner = job.Decoder.Refiner,
             RefinerCfg = job.Decoder.RefinerCfg,

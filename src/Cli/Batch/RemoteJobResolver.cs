@@ -22,7 +22,8 @@ internal sealed class RemoteJobResolver(ListModelsResponse models) : IJobResolve
             ?? throw new ArgumentException($"model: the server has no model '{name}' (has: {string.Join(", ", models.Models.Select(m => m.Name))})");
         var kind = (job.Decoder.Kind ?? "var").Trim().ToLowerInvariant();
         if (kind is "tts" or "tts-var") kind = "tts_var";
-        if (!info.Decoders.Contains(kind))
+        // A job that names no decoder gets the server's default for the model, which the model serves.
+        if (job.Decoder.Kind is not null && !info.Decoders.Contains(kind))
             throw new ArgumentException($"decoder '{job.Decoder.Kind}' is not served for model '{name}' (served: {string.Join(", ", info.Decoders)})");
         if (kind == "var" && (job.Decoder.DraftScales is not null || job.Decoder.Refiner is not null || job.Decoder.RefinerCfg is not null))
             throw new ArgumentException("draft_scales, refiner and refiner_cfg need decoder code");

@@ -149,7 +149,7 @@ internal static class BatchCommand
             var items = byJob[job.Line].ToList();
             var perShard = Enumerable.Range(0, n).Select(s => items.Count(i => new ShardSpec(s, n).Holds(i.File)));
             var mine = items.Where(i => settings.Shard.Holds(i.File)).ToList();
-            Console.WriteLine($"  line {job.Line}: {items.Count} images ({(job.IsEdit ? "edit" : "generate")}, class {job.Class ?? "none"}, model {job.Model ?? "default"}, decoder {job.Decoder.Kind}); per shard {string.Join(" / ", perShard)}; this shard {mine.Count}, done {mine.Count(i => done.Contains(i.File))}, to make {mine.Count(i => !done.Contains(i.File))}");
+            Console.WriteLine($"  line {job.Line}: {items.Count} images ({(job.IsEdit ? "edit" : "generate")}, class {job.Class ?? "none"}, model {job.Model ?? "default"}, decoder {job.Decoder.Kind ?? "the model's default"}); per shard {string.Join(" / ", perShard)}; this shard {mine.Count}, done {mine.Count(i => done.Contains(i.File))}, to make {mine.Count(i => !done.Contains(i.File))}");
         }
         for (int s = 0; s < n; s++)
         {

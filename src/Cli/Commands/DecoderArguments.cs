@@ -9,7 +9,7 @@ namespace Var.Cli.Commands;
 /// <summary>The decoder options of generate and eval: which decoding method and its settings.</summary>
 internal sealed class DecoderArguments
 {
-    public readonly Option<string?> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR), code (CoDe: the drafter makes the coarse scales, the refiner the rest), tts (TTS-VAR test-time search within --budget) or hmar (HMAR: each scale attends only to itself, with masked steps inside a scale; needs an HMAR checkpoint or an hmar component). Default: var, or hmar for an HMAR checkpoint." };
+    public readonly Option<string?> Decoder = new("--decoder") { Description = "Decoding method: var (plain VAR), code (CoDe: the drafter makes the coarse scales, the refiner the rest), tts (TTS-VAR test-time search within --budget) or hmar (HMAR: each scale attends only to itself, with masked steps inside a scale; needs an HMAR checkpoint or an hmar component). Default: the model folder's (model.json \"decoder\": hmar for fmnist), else var; hmar for an HMAR checkpoint; var with --transformer." };
     public readonly Option<string?> Steps = new("--steps") { Description = "HMAR: passes per scale, comma-separated, one per scale (1 = the next-scale pass alone; k > 1 adds k − 1 masked steps, each fixing about twice the tokens of the one before). Default: the reference's 1,2,4 on the first three scales and 1 after." };
     public readonly Option<int?> DraftScales = new("--draft-scales") { Description = "CoDe: scales made by the drafter, 1..K (K = all: the drafter alone). Default: the model's (model.json), else K−2." };
     public readonly Option<string?> Refiner = new("--refiner-transformer") { Description = "CoDe: which transformer of a model folder refines (default: refiner; e.g. refiner-n4, a refiner specialised for N = 4)." };
@@ -65,7 +65,9 @@ internal sealed class DecoderArguments
     {
         string Name(string option) => !choice.FieldNames ? option : option == "--steps" ? "steps_per_scale" : option.TrimStart('-').Replace("-transformer", "").Replace('-', '_');
         bool hmarModel = model.Hmar.ContainsKey(model.DefaultTransformer);
-        var kind = (choice.Kind ?? (hmarModel ? "hmar" : "var")).Trim().ToLowerInvariant();
+        // Settings of another decoder without --decoder keep var as the default, whose checks below name the decoder they need.
+        bool otherSettings = choice.SearchGiven || choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null;
+        var kind = (choice.Kind ?? (hmarModel ? "hmar" : otherSettings ? "var" : model.DefaultDecoder ?? "var")).Trim().ToLowerInvariant();
         if (kind != "hmar" && choice.Steps is not null) throw new ArgumentException($"{Name("--steps")} needs {Name("--decoder")} hmar");
         if (kind != "hmar" && hmarModel)
             throw new ArgumentException($"model '{model.Name}' is an HMAR model: use {Name("--decoder")} hmar (its transformer attends within each scale only and has no KV cache for {kind})");

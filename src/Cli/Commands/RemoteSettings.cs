@@ -12,8 +12,9 @@ internal static class RemoteSettings
     /// <summary>The request of <paramref name="pr"/>'s options without class, count or seed.</summary>
     public static RemoteRequest Request(ParseResult pr, ModelArguments models, SamplingOptions sampling, DecoderArguments decoders)
     {
-        var decoder = pr.GetValue(decoders.Decoder) ?? "var";
+        // No --decoder: none is sent and the server uses the model's default (--steps alone asks for hmar).
         var steps = decoders.StepsOf(pr);
+        var decoder = pr.GetValue(decoders.Decoder) ?? (steps is not null ? "hmar" : "");
         if (steps is not null && !decoder.Trim().Equals("hmar", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException("--steps needs --decoder hmar");
         return new RemoteRequest

@@ -163,9 +163,21 @@ public static class ModelLoader
             if (hmarPasses.Count != pn.Length || hmarPasses.Where((s, si) => s < 1 || s > pn[si] * pn[si]).Any())
                 throw new CheckpointException(manifestPath, $"hmar.steps_per_scale [{string.Join(",", hmarPasses)}]: needs one pass count per scale ({pn.Length}), each from 1 to the scale's token count");
         }
+        string? defaultDecoder = manifest.Decoder;
+        if (defaultDecoder is not null and not "var" and not "hmar")
+            throw new CheckpointException(manifestPath, $"decoder '{defaultDecoder}': a folder's default decoder is var or hmar");
+        if (defaultDecoder == "hmar" && !hmars.ContainsKey(HmarRole))
+            throw new CheckpointException(manifestPath, $"decoder 'hmar' needs an '{HmarRole}' component of kind {HmarKind}");
         return new ModelBundle(manifest.Name.Length > 0 ? manifest.Name : Path.GetFileName(folder), vqvae, transformers, source.Role,
             classifiers, classes, device, dtype, manifest.Sampling, hmars)
-        { DefaultDraftScales = manifest.Code?.DraftScales, SearchDefaults = manifest.Tts, DefaultHmarPasses = hmarPasses, ClassTransformers = routes };
+        {
+            DefaultDraftScales = manifest.Code?.DraftScales,
+            SearchDefaults = manifest.Tts,
+            DefaultHmarPasses = hmarPasses,
+            ClassTransformers = routes,
+            // A folder loaded for another transformer (--transformer refiner) decodes it with var unless told.
+            DefaultDecoder = source.Role == ModelBundle.DefaultRole ? defaultDecoder : null,
+        };
     }
 
     /// <summary>Whether a classifier role is a judge (evaluation only; never part of a bundle).</summary>

@@ -48,6 +48,12 @@ public sealed record ModelManifest
     public HmarDefaults? Hmar { get; init; }
 
     /// <summary>
+    /// The decoder of a request that names none: "var" (also when null) or "hmar" (needs an 'hmar' component), chosen
+    /// by a measurement recorded in the folder.
+    /// </summary>
+    public string? Decoder { get; init; }
+
+    /// <summary>
     /// Classes drawn by a transformer of their own, by class name → transformer role (a class taught with
     /// <c>var train subject</c>: its tuned copy draws it, the untouched base draws every other class); null = none.
     /// </summary>

@@ -32,6 +32,7 @@ public sealed class LoadedModel
         Decoders = decoders;
         HmarTransformer = model.Hmar.ContainsKey(model.DefaultTransformer) ? model.DefaultTransformer : model.Hmar.Count > 0 ? Var.Model.Checkpoints.ModelLoader.HmarRole : null;
         DefaultDraftScales = model.DefaultDraftScales ?? Math.Max(1, PatchNums.Count - 2);
+        DefaultDecoder = model.DefaultDecoder == "hmar" && HmarTransformer is not null ? "hmar" : Decoders.Contains("var") ? "var" : "hmar";
         Device = model.Device.ToString().ToLowerInvariant();
     }
 
@@ -64,6 +65,9 @@ public sealed class LoadedModel
 
     /// <summary>Decoders that work with this model ("var", "tts_var", "code" when it has a refiner, "hmar" when it has an HMAR transformer).</summary>
     public IReadOnlyList<string> Decoders { get; }
+
+    /// <summary>The decoder of a request that names none: "hmar" for an HMAR-only model or a folder whose model.json says so, else "var".</summary>
+    public string DefaultDecoder { get; }
 
     /// <summary>Role of the HMAR transformer the hmar decoder uses, or null when the model has none.</summary>
     public string? HmarTransformer { get; }

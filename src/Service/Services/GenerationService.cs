@@ -57,6 +57,7 @@ public sealed class GenerationService(GenerationScheduler scheduler, RequestVali
                 ImageSize = m.ImageSize,
                 PatchNums = { m.PatchNums },
                 Decoders = { m.Decoders },
+                DefaultDecoder = m.DefaultDecoder,
                 DefaultCfg = m.Defaults.Cfg,
                 DefaultTopK = m.Defaults.TopK,
                 DefaultTopP = m.Defaults.TopP,

@@ -169,7 +169,10 @@ public sealed class RequestValidator(GenerationScheduler scheduler, IOptions<Sch
         if (request.RequestId.Length > MaxTextLength || request.RequestId.Any(char.IsControl))
             violations.Add(prefix + "request_id", $"at most {MaxTextLength} printable characters");
 
-        IDecoder decoder = model is { HmarTransformer: { } only } && !model.Decoders.Contains("var") ? new HmarDecoding(null, only) : new VarDecoding();
+        // No decoder named: the model's default (hmar for an HMAR-only model or a folder whose model.json says so).
+        IDecoder decoder = request.DecoderCase == GenerateRequest.DecoderOneofCase.None && model is { DefaultDecoder: "hmar", HmarTransformer: { } hmarRole }
+            ? new HmarDecoding(null, hmarRole)
+            : new VarDecoding();
         if (model is not null && request.DecoderCase is GenerateRequest.DecoderOneofCase.Var or GenerateRequest.DecoderOneofCase.TtsVar or GenerateRequest.DecoderOneofCase.Hmar)
         {
             string kind = request.DecoderCase switch
