@@ -220,7 +220,7 @@ internal static class TrainCommands
         var judgeRun = new Option<string>("--judge-run") { Description = "Run of the judge classifier", DefaultValueFactory = _ => "judge" };
         var judge2Run = new Option<string>("--judge2-run") { Description = "Run of the second judge (train classifier --arch judge2; the component 'judge2')", DefaultValueFactory = _ => "judge2" };
         var hmarRun = new Option<string>("--hmar-run") { Description = "Run of the HMAR transformer (train hmar; stored as bfloat16, the component 'hmar')", DefaultValueFactory = _ => "hmar" };
-        var extra = new Option<string[]>("--extra") { Description = "More components as ROLE=RUN (repeatable), e.g. refiner-n4=refiner-n4 for a specialised CoDe refiner", AllowMultipleArgumentsPerToken = true };
+        var extra = new Option<string[]>("--extra") { Description = "More components as ROLE=RUN (repeatable), e.g. refiner-n3=refiner-ce3 for a specialised CoDe refiner", AllowMultipleArgumentsPerToken = true };
         var c = new Command("publish", "Copy the runs' weights into a model folder and write model.json (runs without weights are skipped; components already there are kept)");
         foreach (Option o in new Option[] { runs, output, tokenizerRun, varRun, refinerRun, rewardRun, judgeRun, judge2Run, hmarRun, extra }) c.Options.Add(o);
         c.SetAction(r =>
