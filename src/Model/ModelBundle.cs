@@ -89,6 +89,12 @@ public sealed class ModelBundle : IDisposable
     /// </summary>
     public string? DefaultDecoder { get; init; }
 
+    /// <summary>
+    /// The decoder kind a request that names none gets: "hmar" for an HMAR-only bundle or where <see cref="DefaultDecoder"/>
+    /// says so, else "var" (the command line and the service both start from this).
+    /// </summary>
+    public string UnnamedDecoder => hmar.ContainsKey(DefaultTransformer) ? "hmar" : DefaultDecoder ?? "var";
+
     /// <summary>Measured HMAR passes per scale (model.json <c>hmar.steps_per_scale</c>), or null: the reference default.</summary>
     public IReadOnlyList<int>? DefaultHmarPasses { get; init; }
 

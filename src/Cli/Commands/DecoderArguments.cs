@@ -67,7 +67,7 @@ internal sealed class DecoderArguments
         bool hmarModel = model.Hmar.ContainsKey(model.DefaultTransformer);
         // Settings of another decoder without --decoder keep var as the default, whose checks below name the decoder they need.
         bool otherSettings = choice.SearchGiven || choice.DraftScales is not null || choice.Refiner is not null || choice.RefinerCfg is not null || choice.Temperatures is not null;
-        var kind = (choice.Kind ?? (hmarModel ? "hmar" : otherSettings ? "var" : model.DefaultDecoder ?? "var")).Trim().ToLowerInvariant();
+        var kind = (choice.Kind ?? (otherSettings && !hmarModel ? "var" : model.UnnamedDecoder)).Trim().ToLowerInvariant();
         if (kind != "hmar" && choice.Steps is not null) throw new ArgumentException($"{Name("--steps")} needs {Name("--decoder")} hmar");
         if (kind != "hmar" && hmarModel)
             throw new ArgumentException($"model '{model.Name}' is an HMAR model: use {Name("--decoder")} hmar (its transformer attends within each scale only and has no KV cache for {kind})");

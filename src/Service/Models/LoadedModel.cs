@@ -32,7 +32,7 @@ public sealed class LoadedModel
         Decoders = decoders;
         HmarTransformer = model.Hmar.ContainsKey(model.DefaultTransformer) ? model.DefaultTransformer : model.Hmar.Count > 0 ? Var.Model.Checkpoints.ModelLoader.HmarRole : null;
         DefaultDraftScales = model.DefaultDraftScales ?? Math.Max(1, PatchNums.Count - 2);
-        DefaultDecoder = model.DefaultDecoder == "hmar" && HmarTransformer is not null ? "hmar" : Decoders.Contains("var") ? "var" : "hmar";
+        DefaultDecoder = model.UnnamedDecoder;
         Device = model.Device.ToString().ToLowerInvariant();
     }
 

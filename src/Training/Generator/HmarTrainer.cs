@@ -100,7 +100,7 @@ public static class HmarTrainer
             {
                 state.NextScale = p;
                 var meta = new Dictionary<string, string> { ["phase"] = NextScalePhase };
-                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix), meta);
+                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaWeights.CheckpointPrefix), meta);
                 using (ema?.Swapped()) Export(options, model, config, state);
             }
 
@@ -166,7 +166,7 @@ public static class HmarTrainer
                     ["next_scale_test_ce"] = state.TestLoss.ToString("R", CultureInfo.InvariantCulture),
                     ["next_scale_test_ce_per_scale"] = string.Join(",", state.TestPerScale.Select(x => x.ToString("R", CultureInfo.InvariantCulture))),
                 };
-                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix), meta);
+                new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaWeights.CheckpointPrefix), meta);
                 using (ema?.Swapped()) Export(options, model, config, state);
             }
 
@@ -441,12 +441,10 @@ public static class HmarTrainer
         return loss.item<float>();
     }
 
-    private const string EmaPrefix = "ema.";
-
     private static RunProgress Resume(HmarTrainOptions options, HmarTransformer model, NamedAdamW optimizer, EmaWeights? ema, RunLog log, string phase)
     {
         bool emaLoaded = false;
-        var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaPrefix) ?? false);
+        var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaWeights.CheckpointPrefix) ?? false);
         if (ema is not null && !emaLoaded)
         {
             ema.Reset();

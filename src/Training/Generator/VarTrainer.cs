@@ -42,7 +42,7 @@ public static class VarTrainer
         bool emaLoaded = false;
         if (options.Resume && File.Exists(options.CheckpointPath))
         {
-            var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaPrefix) ?? false);
+            var (ckpt, _) = RunCheckpoint.Load(options.CheckpointPath, model, optimizer, t => emaLoaded = ema?.Load(t, EmaWeights.CheckpointPrefix) ?? false);
             start = new RunProgress(ckpt.Step, ckpt.SamplesSeen, ckpt.WallSeconds, false);
             runLog.Line($"[{options.Name}] resumed from {options.CheckpointPath} at step {ckpt.Step}");
             if (ema is not null && !emaLoaded) runLog.Line($"[{options.Name}] the checkpoint has no EMA: the average starts at the resumed weights");
@@ -101,7 +101,7 @@ public static class VarTrainer
 
         void Save(RunProgress p)
         {
-            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaPrefix));
+            new RunCheckpoint(p.Step, p.SamplesSeen, p.WallSeconds, options.Seed).Save(options.CheckpointPath, model, optimizer, ema?.StateItems(EmaWeights.CheckpointPrefix));
             Export(p);
         }
 
@@ -110,8 +110,6 @@ public static class VarTrainer
         Export(end);
         return (end, testLoss);
     }
-
-    private const string EmaPrefix = "ema.";
 
     /// <summary>A VAR initialised for training from scratch (var.md §2.7 with init_std = √(1/3C), aln 0.5, alng 1e-3, head 0.02).</summary>
     public static VarTransformer Build(VarConfig config)

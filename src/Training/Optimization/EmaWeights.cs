@@ -21,6 +21,9 @@ public sealed class EmaWeights : IDisposable
             .Select(p => (p.name, p.parameter, p.parameter.detach().clone().DetachFromDisposeScope())).ToList();
     }
 
+    /// <summary>The prefix of the average's tensors in a run checkpoint (the trainers' <see cref="StateItems"/> and <see cref="Load"/>).</summary>
+    public const string CheckpointPrefix = "ema.";
+
     /// <summary>The decay the average settles at.</summary>
     public double Decay { get; }
 
@@ -72,9 +75,9 @@ public sealed class EmaWeights : IDisposable
     /// </summary>
     public IDisposable Swapped()
     {
-        using var noGrad = no_grad();
-        var saved = items.Select(i => i.Param.detach().clone().DetachFromDisposeScope()).ToList();
-        foreach (var (_, p, shadow) in items) p.copy_(shadow);
+        List<Tensor> saved;
+        using (no_grad()) saved = items.Select(i => i.Param.detach().clone().DetachFromDisposeScope()).ToList();
+        Apply();
         return new Restore(items, saved);
     }
 
